@@ -1,0 +1,1 @@
+"""The benchmark: synthetic students, scenarios, a parallel runner, metrics and reports."""

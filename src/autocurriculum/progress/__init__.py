@@ -1,0 +1,1 @@
+"""Learning-progress estimators shared by teachers."""

@@ -1,0 +1,101 @@
+import pickle
+
+import numpy as np
+import pytest
+
+import autocurriculum as ac
+from autocurriculum.teachers.base import Teacher
+from autocurriculum.teachers.registry import teacher_kinds
+
+
+def test_make_unknown_name_suggests_closest():
+    with pytest.raises(ValueError, match=r"unknown teacher 'randon'\. Did you mean 'random'\?") as err:
+        ac.make("randon", ac.Discrete(3))
+    assert "oracle" in str(err.value)  # the message lists the known names
+    assert isinstance(err.value, KeyError)
+
+
+def test_list_teachers_by_kind():
+    assert "random" in ac.list_teachers()
+    assert "random" in ac.list_teachers("box") and "random" in ac.list_teachers("discrete")
+    assert teacher_kinds("random") == ("box", "discrete")
+
+
+class _BoxOnly(Teacher):
+    supported_spaces = ("box",)
+
+    def __init__(self, space, *, seed=None):
+        super().__init__(space, seed=seed)
+
+    def _sample(self, n):
+        return self.space.sample(self.rng_, n)
+
+    def _update(self, tasks, scores, signals):
+        pass
+
+
+def test_unsupported_space_names_teachers_that_can():
+    with pytest.raises(ValueError, match=r"cannot serve a discrete space.*Teachers for discrete "
+                       r"spaces: .*random"):
+        _BoxOnly(ac.Discrete(3))
+
+
+def test_single_task_is_sugar_over_a_batch():
+    teacher = ac.make("random", ac.Box([0, 0], [1, 1]), seed=3)
+    twin = ac.make("random", ac.Box([0, 0], [1, 1]), seed=3)
+    one = teacher.sample()
+    assert one.shape == (2,)
+    np.testing.assert_array_equal(one, twin.sample(1)[0])
+    teacher.update(one, 0.5)
+    assert teacher.n_updates_ == 1
+    arm_teacher = ac.make("random", ac.Discrete(4), seed=0)
+    arm = arm_teacher.sample()
+    assert isinstance(arm, int)
+    arm_teacher.update(arm, 1.0)
+
+
+def test_update_errors_name_the_value():
+    teacher = ac.make("random", ac.Box([0, 0], [1, 2], names=["a", "b"]), seed=0)
+    with pytest.raises(ValueError, match=r"'b' is 2.5, expected a value in \[0.0, 2.0\]"):
+        teacher.update([[0.5, 2.5]], [0.5])
+    with pytest.raises(ValueError, match=r"scores\[1\] = 1.2"):
+        teacher.update([[0.5, 0.5], [0.1, 0.1]], [0.5, 1.2])
+    with pytest.raises(ValueError, match="2 values for 1 tasks"):
+        teacher.update([[0.5, 0.5]], [0.5, 0.5])
+    with pytest.raises(ValueError, match=r"signals has shape \(2,\) for 1 tasks"):
+        teacher.update([[0.5, 0.5]], [0.5], signals=[1.0, 2.0])
+    with pytest.raises(ValueError, match=r"signals\['group'\]"):
+        teacher.update([[0.5, 0.5]], [0.5], signals={"group": [1, 2]})
+    with pytest.raises(ValueError, match="n must be a positive int"):
+        teacher.sample(0)
+
+
+def test_state_dict_round_trip_and_errors():
+    space = ac.Box([0, 0], [1, 1])
+    teacher = ac.make("random", space, seed=0)
+    teacher.sample(5)
+    state = pickle.loads(pickle.dumps(teacher.state_dict()))
+    resumed = ac.make("random", space, seed=123)
+    resumed.load_state_dict(state)
+    np.testing.assert_array_equal(resumed.sample(4), teacher.sample(4))
+    schedule_state = ac.make("schedule", space, stages=[{}]).state_dict()
+    with pytest.raises(ValueError, match="from teacher .*Schedule.*cannot load it into"):
+        resumed.load_state_dict(schedule_state)
+    with pytest.raises(ValueError, match="is for space"):
+        ac.make("random", ac.Box([0, 0], [1, 2]), seed=0).load_state_dict(state)
+
+
+def test_clone_is_unfitted_with_same_params():
+    teacher = ac.make("schedule", ac.Discrete(3), stages=[{"episodes": 2}, {}], seed=4)
+    teacher.update([0, 1, 2], [0.1, 0.2, 0.3])
+    assert teacher.stage_ == 1
+    clone = teacher.clone()
+    assert clone.stage_ == 0 and clone.n_updates_ == 0
+    assert clone.get_params() == teacher.get_params()
+
+
+def test_metrics_are_floats():
+    teacher = ac.make("schedule", ac.Discrete(3), stages=[{}])
+    assert teacher.metrics() == {
+        "teacher/n_updates": 0.0, "teacher/stage": 0.0, "teacher/stage_episodes": 0.0
+    }
