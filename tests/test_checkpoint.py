@@ -44,7 +44,8 @@ def test_process_killed_mid_save_leaves_a_readable_checkpoint(tmp_path):
     script = textwrap.dedent(
         f"""
         import autocurriculum as ac, sys
-        teacher = ac.make("schedule", ac.Discrete(200_000), seed=0, stages=[{{"tasks": list(range(200_000))}}])
+        stages = [{{"tasks": list(range(200_000))}}]
+        teacher = ac.make("schedule", ac.Discrete(200_000), seed=0, stages=stages)
         ac.save_checkpoint(teacher, {str(path)!r})
         print("ready", flush=True)
         while True:

@@ -52,7 +52,8 @@ class TestBox:
 
     def test_validate_tasks_messages(self):
         space = Box([0, 0], [3, 6], names=["h", "s"])
-        with pytest.raises(ValueError, match=r"tasks\[1\].*'s' is 7.0, expected a value in \[0.0, 6.0\]"):
+        expected = r"tasks\[1\].*'s' is 7.0, expected a value in \[0.0, 6.0\]"
+        with pytest.raises(ValueError, match=expected):
             space.validate_tasks([[1, 1], [1, 7]])
         with pytest.raises(ValueError, match=r"shape \(n, 2\).*got shape \(2, 3\)"):
             space.validate_tasks(np.zeros((2, 3)))

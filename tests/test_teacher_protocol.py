@@ -9,7 +9,8 @@ from autocurriculum.teachers.registry import teacher_kinds
 
 
 def test_make_unknown_name_suggests_closest():
-    with pytest.raises(ValueError, match=r"unknown teacher 'randon'\. Did you mean 'random'\?") as err:
+    expected = r"unknown teacher 'randon'\. Did you mean 'random'\?"
+    with pytest.raises(ValueError, match=expected) as err:
         ac.make("randon", ac.Discrete(3))
     assert "oracle" in str(err.value)  # the message lists the known names
     assert isinstance(err.value, KeyError)
@@ -17,7 +18,8 @@ def test_make_unknown_name_suggests_closest():
 
 def test_list_teachers_by_kind():
     assert "random" in ac.list_teachers()
-    assert "random" in ac.list_teachers("box") and "random" in ac.list_teachers("discrete")
+    assert "random" in ac.list_teachers("box")
+    assert "random" in ac.list_teachers("discrete")
     assert teacher_kinds("random") == ("box", "discrete")
 
 
@@ -79,7 +81,7 @@ def test_state_dict_round_trip_and_errors():
     resumed.load_state_dict(state)
     np.testing.assert_array_equal(resumed.sample(4), teacher.sample(4))
     schedule_state = ac.make("schedule", space, stages=[{}]).state_dict()
-    with pytest.raises(ValueError, match="from teacher .*Schedule.*cannot load it into"):
+    with pytest.raises(ValueError, match=r"from teacher .*Schedule.*cannot load it into"):
         resumed.load_state_dict(schedule_state)
     with pytest.raises(ValueError, match="is for space"):
         ac.make("random", ac.Box([0, 0], [1, 2]), seed=0).load_state_dict(state)
@@ -90,7 +92,8 @@ def test_clone_is_unfitted_with_same_params():
     teacher.update([0, 1, 2], [0.1, 0.2, 0.3])
     assert teacher.stage_ == 1
     clone = teacher.clone()
-    assert clone.stage_ == 0 and clone.n_updates_ == 0
+    assert clone.stage_ == 0
+    assert clone.n_updates_ == 0
     assert clone.get_params() == teacher.get_params()
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import autocurriculum as ac
-from autocurriculum.testing import check_teacher
 from autocurriculum.teachers.base import Teacher
+from autocurriculum.testing import check_teacher
 
 
 class _Good(Teacher):

@@ -137,7 +137,8 @@ class Box(Space):
         arr = np.asarray(tasks)
         if arr.dtype.kind not in "fiu":
             raise ValueError(
-                f"{name} must be real numbers for {self!r}, got dtype {arr.dtype}: {_preview(tasks)}"
+                f"{name} must be real numbers for {self!r}, got dtype {arr.dtype}: "
+                f"{_preview(tasks)}"
             )
         arr = arr.astype(np.float64, copy=False)
         if arr.ndim == 1 and arr.shape[0] == self.ndim:
@@ -189,9 +190,8 @@ class Box(Space):
         return hash((self.kind, self.names, self.low.tobytes(), self.high.tobytes()))
 
     def __repr__(self) -> str:
-        dims = ", ".join(
-            f"{n}=[{lo:g}, {hi:g}]" for n, lo, hi in zip(self.names, self.low, self.high, strict=True)
-        )
+        bounds = zip(self.names, self.low, self.high, strict=True)
+        dims = ", ".join(f"{n}=[{lo:g}, {hi:g}]" for n, lo, hi in bounds)
         return f"Box({dims})"
 
 
@@ -219,7 +219,9 @@ class Discrete(Space):
 
     def __init__(self, n_or_names: int | Sequence[str]):
         if isinstance(n_or_names, bool):
-            raise ValueError(f"Discrete needs a number of arms or a list of names, got {n_or_names!r}")
+            raise ValueError(
+                f"Discrete needs a number of arms or a list of names, got {n_or_names!r}"
+            )
         if isinstance(n_or_names, int | np.integer):
             n = int(n_or_names)
             if n < 1:
@@ -303,7 +305,8 @@ class Discrete(Space):
     def __repr__(self) -> str:
         if self.n <= 6:
             return f"Discrete({list(self.names)!r})"
-        return f"Discrete({self.n} arms: {self.names[0]!r}, {self.names[1]!r}, ..., {self.names[-1]!r})"
+        first, second, last = self.names[0], self.names[1], self.names[-1]
+        return f"Discrete({self.n} arms: {first!r}, {second!r}, ..., {last!r})"
 
 
 def space_from_dict(data: dict[str, Any]) -> Space:

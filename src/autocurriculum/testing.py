@@ -325,7 +325,9 @@ def _check_bad_input(run: _Run, first: int) -> None:
     for what, (tasks, scores, signals) in _bad_updates(run, teacher).items():
         if signals is None and run.signal_fn is not None:
             signals = run.signal_fn(np.asarray(tasks)[:3], np.full(3, 0.5))
-        _expect_value_error(run, what, lambda: teacher.update(tasks, scores, signals))
+        _expect_value_error(
+            run, what, lambda t=tasks, s=scores, g=signals: teacher.update(t, s, g)
+        )
     for n in (0, -1, 1.5, "3"):
         _expect_value_error(run, f"sample({n!r})", lambda n=n: teacher.sample(n))
 

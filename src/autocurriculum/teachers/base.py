@@ -200,7 +200,8 @@ class Teacher(ABC):
         mine = _class_path(type(self))
         if state_dict["teacher"] != mine:
             raise ValueError(
-                f"state_dict is from teacher {state_dict['teacher']!r}, cannot load it into {mine!r}"
+                f"state_dict is from teacher {state_dict['teacher']!r}, cannot load it into "
+                f"{mine!r}"
             )
         saved_space = space_from_dict(state_dict["space"])
         if saved_space != self.space:
