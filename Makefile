@@ -21,7 +21,7 @@ $(VENV)/.all-installed: pyproject.toml constraints.txt | $(PY)
 	touch $@ $(VENV)/.bench-installed
 
 demo: $(VENV)/.bench-installed
-	$(VENV)/bin/autocurriculum bench --suite quick --out $(DEMO_OUT)
+	$(VENV)/bin/autocurriculum bench --suite quick --out $(DEMO_OUT) --overwrite
 
 lint: $(VENV)/.all-installed
 	$(VENV)/bin/ruff check src tests benchmarks examples

@@ -50,6 +50,10 @@ class Registry(Generic[T]):
         hint = f" Did you mean {close[0]!r}?" if close else ""
         return f"unknown {self.what} {name!r}.{hint} Known {self.what}s: {', '.join(known)}"
 
+    def remove(self, name: str) -> None:
+        self.get(name)
+        del self._entries[name], self._summaries[name]
+
     def summary(self, name: str) -> str:
         self.get(name)
         return self._summaries[name]

@@ -9,7 +9,16 @@ from autocurriculum._registry import Registry
 from autocurriculum.spaces import Space
 from autocurriculum.teachers.base import Teacher
 
-__all__ = ["list_teachers", "make", "register", "teacher_summary"]
+__all__ = [
+    "list_teachers",
+    "make",
+    "register",
+    "register_factory",
+    "teacher_factory",
+    "teacher_kinds",
+    "teacher_summary",
+    "unregister",
+]
 
 _TEACHERS: Registry[Callable[..., Teacher]] = Registry("teacher")
 _KINDS: dict[str, tuple[str, ...]] = {}
@@ -60,6 +69,17 @@ def make(name: str, space: Space, **params: Any) -> Teacher:
 def list_teachers(kind: str | None = None) -> list[str]:
     """Registered teacher names, optionally only those serving a space ``kind``."""
     return [n for n in _TEACHERS.names() if kind is None or kind in _KINDS[n]]
+
+
+def teacher_factory(name: str) -> Callable[..., Teacher]:
+    """What ``make(name, ...)`` calls: the teacher class, or a factory function such as auto's."""
+    return _TEACHERS.get(name)
+
+
+def unregister(name: str) -> None:
+    """Remove a registered teacher (for plugins and tests that register temporary teachers)."""
+    _TEACHERS.remove(name)
+    del _KINDS[name]
 
 
 def teacher_summary(name: str) -> str:
