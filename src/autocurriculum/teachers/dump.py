@@ -1,0 +1,134 @@
+"""DUMP: distribution-level curriculum for RL post-training of LLMs (Wang et al., 2025)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from autocurriculum.progress import AdvantageStep, ArmWindow, boltzmann, draw, entropy
+from autocurriculum.progress._checks import check_int, check_positive
+from autocurriculum.spaces import Discrete
+from autocurriculum.teachers.base import Teacher
+from autocurriculum.teachers.registry import register
+
+__all__ = ["DUMP"]
+
+
+@register("dump")
+class DUMP(Teacher):
+    """UCB on each distribution's sliding-window mean |advantage|, then a softmax.
+
+    Per arm (a data distribution) it keeps the last ``window`` per-rollout |advantages|; with
+    ``μ_j`` their mean (0 before any), ``n_j`` the rollouts ever reported for arm ``j`` and
+    ``n_total`` their sum, the score is ``UCB_j = μ_j + sqrt(2 ln(n_total + 1) / (n_j + 1))``
+    and arms are drawn with ``p = softmax(UCB / temperature)``. Arms never tried carry the
+    largest bonus, so each is explored early.
+
+    The training step. DUMP updates once per step from that step's rollouts. Rollouts are
+    queued by ``update`` and folded in at the next ``sample`` call (or :meth:`end_step` with
+    ``auto_step=False``); this matters only for group ids, whose advantages need the whole
+    group. See :class:`~autocurriculum.teachers.sec.SEC` for the signal forms
+    (an array or ``{"abs_advantage": ...}``, or ``{"group": ids}`` to compute GRPO advantages
+    from the scores).
+
+    Memory: the windows take ``window`` float32 values per arm (1.2 kB per arm with the
+    published 300), allocated up front.
+
+    Parameters
+    ----------
+    space : Discrete
+        The distributions.
+    window : int
+        |advantages| kept per arm. The paper used 300.
+    temperature : float
+        Softmax temperature, > 0. The paper used 0.1.
+    normalize_advantage : bool
+        Divide group advantages by the group std (only used with ``{"group": ...}``).
+    auto_step : bool
+        End the training step at the next ``sample`` call; if false, call :meth:`end_step`.
+    seed : int or None
+        Seed of the teacher's generator.
+
+    Examples
+    --------
+    >>> import autocurriculum as ac
+    >>> teacher = ac.make("dump", ac.Discrete(3), seed=0)
+    >>> teacher.update([0, 0, 1], scores=[1, 0, 1], signals=[0.5, 0.25, 0.0])
+    >>> teacher.end_step()
+    >>> teacher.ucb().round(4).tolist()  # mu + sqrt(2 ln 4 / (n_j + 1))
+    [1.3364, 1.1774, 1.6651]
+
+    References
+    ----------
+    .. [1] Wang, Cui, Wang, et al., "DUMP: Automated Distribution-Level Curriculum Learning
+       for RL-based LLM Post-training", arXiv:2504.09710, 2025.
+    """
+
+    supported_spaces = ("discrete",)
+    requires_signals = True
+    space: Discrete
+
+    def __init__(
+        self,
+        space: Discrete,
+        *,
+        window: int = 300,
+        temperature: float = 0.1,
+        normalize_advantage: bool = True,
+        auto_step: bool = True,
+        seed: int | None = None,
+    ):
+        super().__init__(space, seed=seed)
+        check_int(window, "window", 1)
+        check_positive(temperature, "temperature")
+        self.window = window
+        self.temperature = temperature
+        self.normalize_advantage = bool(normalize_advantage)
+        self.auto_step = bool(auto_step)
+        self.abs_adv_ = ArmWindow(self.space.n, window, dtype=np.float32)
+        self.n_total_ = 0
+        self.step_ = AdvantageStep(normalize=self.normalize_advantage)
+
+    def _update(
+        self,
+        tasks: NDArray[Any],
+        scores: NDArray[np.float64],
+        signals: NDArray[np.float64] | Mapping[str, NDArray[Any]] | None,
+    ) -> None:
+        self.step_.add(tasks, scores, signals, owner="DUMP")
+
+    def end_step(self) -> None:
+        """End the current training step: add its queued rollouts to the windows."""
+        arms, abs_adv = self.step_.flush()
+        if len(arms) == 0:
+            return
+        self.abs_adv_.push(arms, abs_adv)
+        self.n_total_ += len(arms)
+
+    def ucb(self) -> NDArray[np.float64]:
+        """``μ_j + sqrt(2 ln(n_total + 1) / (n_j + 1))`` for every arm. O(N)."""
+        bonus = np.sqrt(2.0 * np.log(self.n_total_ + 1.0) / (self.abs_adv_.total + 1.0))
+        return self.abs_adv_.means(default=0.0) + bonus
+
+    def probabilities(self) -> NDArray[np.float64]:
+        """The current sampling distribution (queued rollouts not yet included)."""
+        return boltzmann(self.ucb(), self.temperature)
+
+    def _sample(self, n: int) -> NDArray[np.int64]:
+        if self.auto_step:
+            self.end_step()
+        return draw(self.rng_, self.probabilities(), n)
+
+    def _metrics(self) -> dict[str, float]:
+        p = self.probabilities()
+        seen = self.abs_adv_.total > 0
+        mean_adv = float(self.abs_adv_.means()[seen].mean()) if seen.any() else 0.0
+        return {
+            "entropy": entropy(p),
+            "max_prob": float(p.max()),
+            "mean_abs_advantage": mean_adv,
+            "pending": float(len(self.step_)),
+        }

@@ -1,0 +1,144 @@
+"""SEC: Self-Evolving Curriculum for LLM reasoning (Chen et al., 2025)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from autocurriculum.progress import AdvantageStep, boltzmann, draw, entropy, mean_by_arm
+from autocurriculum.progress._checks import check_positive, check_rate
+from autocurriculum.spaces import Discrete
+from autocurriculum.teachers.base import Teacher
+from autocurriculum.teachers.registry import register
+
+__all__ = ["SEC"]
+
+
+@register("sec")
+class SEC(Teacher):
+    """Self-Evolving Curriculum: TD(0) on the mean |advantage| of each category, Boltzmann.
+
+    One arm per category (a difficulty level, or difficulty x problem type). At the end of
+    each training step, with ``r_j`` the mean |advantage| of arm ``j``'s rollouts in that step
+    (``r_j = 0`` for an arm with no rollout in it), every arm moves:
+    ``Q_j <- (1 - lr) Q_j + lr r_j``. Arms are drawn with ``p ∝ exp(Q / temperature)``.
+
+    The training step. SEC updates once per step, from all of that step's rollouts; its
+    decay of absent arms makes "one step" part of the rule. Here a step is everything reported
+    between two ``sample`` calls: outcomes are queued by ``update`` and folded into ``Q`` when
+    ``sample`` is next called (if any are queued). In the usual loop -- sample a batch, roll
+    it out, update, sample the next -- that is one training step per batch, and reporting a
+    step's rollouts in one call or one at a time gives the same result. Loops that sample
+    ahead (several ``sample`` calls per step) should pass ``auto_step=False`` and call
+    :meth:`end_step` after each training step.
+
+    Signals (required), one of:
+
+    - an array, or ``{"abs_advantage": ...}`` / ``{"advantage": ...}``: the |advantage| of
+      each rollout, as the trainer computed it;
+    - ``{"group": ids}``: a group id per rollout (the rollouts of one prompt); advantages are
+      then computed from the scores, as GRPO does (reward minus group mean, over the group std
+      when ``normalize_advantage``), over all of the step's rollouts.
+
+    The temperature acts on the scale of |advantage|: GRPO-normalised advantages of binary
+    rewards average around 0.5 to 1 on uncertain prompts, so ``temperature=1`` is a mild
+    preference and the paper's lower values (0.2 to 0.4) a sharp one.
+
+    Parameters
+    ----------
+    space : Discrete
+        The categories.
+    lr : float
+        TD step size, in (0, 1]. The paper used 0.5.
+    temperature : float
+        Boltzmann temperature, > 0. The paper used 0.2 to 1.0.
+    normalize_advantage : bool
+        Divide group advantages by the group std (only used with ``{"group": ...}``).
+    auto_step : bool
+        End the training step at the next ``sample`` call; if false, call :meth:`end_step`.
+    seed : int or None
+        Seed of the teacher's generator.
+
+    Examples
+    --------
+    >>> import autocurriculum as ac
+    >>> teacher = ac.make("sec", ac.Discrete(3), seed=0)
+    >>> teacher.update([0, 0, 2], scores=[1, 0, 1], signals=[0.5, 0.3, 1.0])
+    >>> teacher.end_step()
+    >>> teacher.q_.tolist()  # 0.5 * mean |A|: arm 0 (0.5 + 0.3) / 2, arm 1 absent, arm 2 1.0
+    [0.2, 0.0, 0.5]
+
+    References
+    ----------
+    .. [1] Chen, Lu, Kim, Zhang, Tang, Piché, Gontier, Bengio and Kamalloo, "Self-Evolving
+       Curriculum for LLM Reasoning", arXiv:2505.14970, 2025.
+    """
+
+    supported_spaces = ("discrete",)
+    requires_signals = True
+    space: Discrete
+
+    def __init__(
+        self,
+        space: Discrete,
+        *,
+        lr: float = 0.5,
+        temperature: float = 1.0,
+        normalize_advantage: bool = True,
+        auto_step: bool = True,
+        seed: int | None = None,
+    ):
+        super().__init__(space, seed=seed)
+        check_rate(lr, "lr")
+        check_positive(temperature, "temperature")
+        self.lr = lr
+        self.temperature = temperature
+        self.normalize_advantage = bool(normalize_advantage)
+        self.auto_step = bool(auto_step)
+        self.q_ = np.zeros(self.space.n)
+        self.step_ = AdvantageStep(normalize=self.normalize_advantage)
+        self.n_steps_ = 0
+
+    def _update(
+        self,
+        tasks: NDArray[Any],
+        scores: NDArray[np.float64],
+        signals: NDArray[np.float64] | Mapping[str, NDArray[Any]] | None,
+    ) -> None:
+        self.step_.add(tasks, scores, signals, owner="SEC")
+
+    def end_step(self) -> None:
+        """End the current training step: fold its queued rollouts into ``Q``.
+
+        Does nothing if no rollout was reported since the last step.
+        """
+        arms, abs_adv = self.step_.flush()
+        if len(arms) == 0:
+            return
+        reward = np.zeros(self.space.n)
+        touched, means = mean_by_arm(arms, abs_adv)
+        reward[touched] = means
+        self.q_ = (1.0 - self.lr) * self.q_ + self.lr * reward
+        self.n_steps_ += 1
+
+    def probabilities(self) -> NDArray[np.float64]:
+        """The current sampling distribution (queued rollouts not yet included)."""
+        return boltzmann(self.q_, self.temperature)
+
+    def _sample(self, n: int) -> NDArray[np.int64]:
+        if self.auto_step:
+            self.end_step()
+        return draw(self.rng_, self.probabilities(), n)
+
+    def _metrics(self) -> dict[str, float]:
+        p = self.probabilities()
+        return {
+            "entropy": entropy(p),
+            "max_prob": float(p.max()),
+            "max_q": float(self.q_.max()),
+            "n_steps": float(self.n_steps_),
+            "pending": float(len(self.step_)),
+        }
