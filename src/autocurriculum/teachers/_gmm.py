@@ -16,19 +16,19 @@ to the diagonal, a ``10 * eps`` floor on soft counts), so the fits are interchan
 scikit-learn's up to the local optimum EM lands in; from the same starting parameters the
 iterates agree to rounding.
 
-Only numpy is needed (threadpoolctl, when present, keeps the BLAS single-threaded during a
-fit). Everything random is drawn from the ``numpy.random.Generator`` passed in.
+It needs numpy, and threadpoolctl (a scikit-learn dependency) to keep the BLAS single-threaded
+during a fit. Everything random is drawn from the ``numpy.random.Generator`` passed in.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
+
+from autocurriculum._threads import single_threaded_blas
 
 __all__ = ["GaussianMixtureFit", "fit_gmms", "select_by_aic"]
 
@@ -275,7 +275,7 @@ def fit_gmms(
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     warm = _index_warm_starts(warm_start, d)
-    with _single_threaded_blas():
+    with single_threaded_blas():
         return _fit(x, ks_arr, rng, max_iter, tol, reg_covar, warm)
 
 
@@ -514,32 +514,6 @@ class _Workspace:
     def view(self, name: str, *shape: int) -> np.ndarray:
         """A C-contiguous view of the leading part of buffer ``name``."""
         return getattr(self, name)[: math.prod(shape)].reshape(shape)
-
-
-_CONTROLLER: Any = None
-
-
-def _single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
-    """Limit the BLAS to one thread for the duration of a fit.
-
-    Every product here is tiny (at most a few hundred by a hundred). A multi-threaded BLAS
-    splits the larger ones anyway, and its threads then spin-wait between calls: with the
-    default 2 OpenBLAS threads on a busy 2-core machine, a d = 12, k = 2..10 refit round took
-    110-330 ms of CPU against 20 ms single-threaded (d = 3 products are too small to be split,
-    so there it makes no difference). The limit is process-wide while it lasts, so a BLAS call
-    made concurrently by another thread also runs single-threaded for those milliseconds.
-    """
-    global _CONTROLLER
-    try:
-        if _CONTROLLER is None:
-            from threadpoolctl import ThreadpoolController
-
-            # Building the controller scans the loaded libraries (about a millisecond), so it
-            # is done once; each limit() afterwards costs about 15 µs.
-            _CONTROLLER = ThreadpoolController()
-        return _CONTROLLER.limit(limits=1, user_api="blas")
-    except ImportError:  # threadpoolctl ships with scikit-learn; without it, run as is
-        return contextlib.nullcontext()
 
 
 def _n_parameters(k: int, d: int) -> int:
