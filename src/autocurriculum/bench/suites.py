@@ -400,21 +400,23 @@ def check_names(
 
 
 # ------------------------------------------------------------------------ suites
-#: The quick suite (``make demo``): every teacher that runs on the synthetic students, on three
-#: scenarios that separate them (the toy grid, a mostly unfeasible grid, an arms chain), with
-#: 5 seeds and the full 20k-episode protocol. Cost: teachers take 15-230 µs per episode, so
-#: the suite is about 170 s of CPU (under 90 s on 2 idle cores) plus ~12 s for the report.
-#: Left out: teachers that need trainer signals (sec, dump) or hand-written stages (schedule),
-#: and ``auto``, which delegates to alp-gmm / tscl and would duplicate their rows.
+#: The quick suite (``make demo``): the library's recommended teachers (lp-tree for boxes, zlp
+#: for arms), the classic ones and the baselines, on three scenarios that separate them (the toy
+#: grid, a mostly unfeasible grid, an arms chain), with 5 seeds and the full 20k-episode
+#: protocol. Teachers take 15-100 µs per episode, so the suite costs a few minutes of CPU.
+#: Left out (they run in ``full``): teachers that need trainer signals (sec, dump) or
+#: hand-written stages (schedule), the binned adapter (the slowest, ~240 µs per episode), and
+#: ``auto``, which delegates to lp-tree / zlp and would duplicate their rows.
 QUICK_TEACHERS: tuple[str, ...] = (
     "random",
     "oracle",
+    "lp-tree",
     "alp-gmm",
     "riac",
     "covar-gmm",
     "adr",
     "spdl",
-    "binned",
+    "zlp",
     "tscl",
     "exp3s",
     "learnability",
@@ -425,8 +427,8 @@ register_suite(
     Suite(
         name="quick",
         summary=(
-            "demo: random, oracle and the classic teachers on grid-2d, grid-unfeasible and "
-            "arms-chain, 5 seeds x 20k episodes"
+            "demo: random, oracle, our teachers and the classic ones on grid-2d, "
+            "grid-unfeasible and arms-chain, 5 seeds x 20k episodes"
         ),
         teachers=QUICK_TEACHERS,
         scenarios=("grid-2d", "grid-unfeasible", "arms-chain"),
