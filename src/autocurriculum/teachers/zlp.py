@@ -1,0 +1,259 @@
+"""ZLP: greedy on learning progress beyond its noise, else explore where there is room to learn."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from autocurriculum.progress import draw, group_batch, split_levels
+from autocurriculum.progress._checks import check_positive, check_probability, check_rate
+from autocurriculum.spaces import Discrete
+from autocurriculum.teachers.base import Teacher
+from autocurriculum.teachers.registry import register
+
+__all__ = ["ZLP"]
+
+
+@register("zlp")
+class ZLP(Teacher):
+    """Learning progress beyond its noise level, exploited greedily; explore where there is room.
+
+    Not a published algorithm: this library's teacher for discrete task sets, designed on the
+    ``arms-chain`` and ``arms-mixed`` benchmarks (docs/discrete.md), where the published
+    learning-progress teachers chase the noise of arms that succeed by chance.
+
+    Per arm, over its own episodes, a fast and a slow moving average of the scores, ``f`` and
+    ``s`` (rates ``fast`` and ``slow``; both start at the arm's first score). Their difference
+    is the learning progress (positive while the arm improves, negative while it is
+    forgotten). For an arm whose success rate does not move, ``f - s`` is pure noise with
+    standard deviation ``sd = sqrt(p (1 - p) c)``, where ``p`` is the arm's success rate (from
+    ``s``, shrunk toward 1/2 by one pseudo-episode) and ``c`` the variance factor of the
+    difference of the two averages for independent scores (``p (1 - p)`` bounds the variance
+    of any score in [0, 1] of mean ``p``, so it is conservative for non-binary scores). The
+    arm's value is its progress beyond ``z`` noise deviations, times its room to learn::
+
+        value = max(|f - s| - z sd, 0) * max(1 - f, room_floor)
+
+    so an arm at 25% success by chance shows value only as often as noise exceeds ``z``
+    deviations, while the first successes of an arm that always failed (``p`` near 0, tiny
+    noise) show at once; a mastered arm (``f`` near 1) has no room left and stops drawing
+    episodes as soon as it is learned. A fall beyond ``boredom_z`` deviations (an arm
+    forgotten, or locked again) is registered by restarting ``s`` from ``f``: the arm is
+    revisited while it falls, and stops showing progress once the fall is measured.
+
+    Each drawn task is, with probability ``epsilon + (1 - epsilon) E / (g + E)`` (``g`` the
+    best value, ``E = explore_mass``; always if no arm has value), an exploration draw:
+    ``P(arm) ∝ max(1 - f', room_floor) / (1 + quiet / boredom)``, where ``quiet`` counts the
+    arm's episodes since its progress last exceeded ``boredom_z`` deviations (an arm never
+    played has ``f = 0`` and ``quiet = 0``, so it is explored first), and ``f' = f
+    exp(-age / (stale_sweeps N))`` discounts the belief in a mastered arm by the episodes
+    since it was last played (``age``; ``N`` arms), so an arm left alone long enough to be
+    forgotten is visited again. Otherwise the draw is greedy: the arm of highest value (ties
+    shared).
+
+    Signals are not read; the scores are the learning curve.
+
+    Cost: ``update`` is O(1) per item; ``sample`` is O(arms) per call, shared by the batch.
+    Memory: five numbers per arm.
+
+    Parameters
+    ----------
+    space : Discrete
+        The arms.
+    fast, slow : float
+        Rates of the two moving averages of each arm's scores, ``0 < slow < fast <= 1``.
+    z : float
+        Noise allowance, in standard deviations of ``f - s`` for an arm that does not learn;
+        >= 0.
+    explore_mass : float
+        ``E``: how much value the best arm needs to be drawn greedily half of the time; > 0.
+    room_floor : float
+        Smallest room to learn of an arm (so mastered arms keep a little exploration and
+        forgotten ones can be noticed), in (0, 1].
+    boredom : float
+        Quiet episodes that halve an arm's exploration weight, > 0.
+    boredom_z : float
+        Deviations of progress that reset an arm's quiet count, >= 0.
+    epsilon : float
+        Minimum probability of an exploration draw, in [0, 1].
+    stale_sweeps : float
+        Age, in episodes per arm, over which the room of an unplayed mastered arm grows back
+        by a factor e; >= 0, 0 turns it off.
+    seed : int or None
+        Seed of the teacher's generator.
+
+    Examples
+    --------
+    >>> import autocurriculum as ac
+    >>> teacher = ac.make("zlp", ac.Discrete(3), seed=0)
+    >>> teacher.update([0] * 20 + [1] * 20, [0.0] * 20 + [0.0] * 19 + [1.0])
+    >>> teacher.values().round(3).tolist()  # arm 1 just had its first success; 2 is unseen
+    [0.0, 0.07, 0.0]
+    >>> sorted(set(teacher.sample(8).tolist()))  # greedy on arm 1, or explore arm 2
+    [1, 2]
+
+    References
+    ----------
+    .. [1] Matiisen, Oliver, Cohen and Schulman, "Teacher-Student Curriculum Learning",
+       IEEE TNNLS 2019 (arXiv:1707.00183): greedy on |learning progress|.
+    .. [2] Kanitscheider et al., "Multi-task curriculum learning in a complex, visual,
+       hard-exploration domain: Minecraft", arXiv:2106.14876, 2021: progress as a fast minus
+       a slow moving average of success.
+    """
+
+    supported_spaces = ("discrete",)
+    space: Discrete
+
+    def __init__(
+        self,
+        space: Discrete,
+        *,
+        fast: float = 0.15,
+        slow: float = 0.02,
+        z: float = 1.0,
+        explore_mass: float = 0.03,
+        room_floor: float = 0.05,
+        boredom: float = 20.0,
+        boredom_z: float = 3.0,
+        epsilon: float = 0.05,
+        stale_sweeps: float = 25.0,
+        seed: int | None = None,
+    ):
+        super().__init__(space, seed=seed)
+        check_rate(fast, "fast")
+        check_rate(slow, "slow")
+        if not slow < fast:
+            raise ValueError(f"slow must be < fast, got slow={slow!r}, fast={fast!r}")
+        _check_nonnegative(z, "z")
+        check_positive(explore_mass, "explore_mass")
+        check_rate(room_floor, "room_floor")
+        check_positive(boredom, "boredom")
+        _check_nonnegative(boredom_z, "boredom_z")
+        check_probability(epsilon, "epsilon")
+        _check_nonnegative(stale_sweeps, "stale_sweeps")
+        self.fast = fast
+        self.slow = slow
+        self.z = z
+        self.explore_mass = explore_mass
+        self.room_floor = room_floor
+        self.boredom = boredom
+        self.boredom_z = boredom_z
+        self.epsilon = epsilon
+        self.stale_sweeps = stale_sweeps
+
+        n = self.space.n
+        self.f_ = np.zeros(n)
+        self.s_ = np.zeros(n)
+        self.count_ = np.zeros(n, dtype=np.int64)
+        self.quiet_ = np.zeros(n, dtype=np.int64)
+        self.last_ = np.zeros(n, dtype=np.int64)
+        self._c = self._variance_factor()
+
+    # ---------------------------------------------------------------- protocol
+    def _update(self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Any) -> None:
+        groups = group_batch(tasks)
+        self.last_[groups.unique] = self.n_updates_ + groups.last + 1  # as one at a time
+        levels, tail = split_levels(tasks)
+        for level in levels:  # each arm at most once per level: one vectorised step
+            self._step(tasks[level], scores[level])
+        for i in tail.tolist():  # repeats beyond the first levels, in batch order
+            self._step(tasks[i : i + 1], scores[i : i + 1])
+
+    def _step(self, arms: NDArray[np.int64], x: NDArray[np.float64]) -> None:
+        first = self.count_[arms] == 0
+        f_old, s_old = self.f_[arms], self.s_[arms]
+        f = np.where(first, x, f_old + self.fast * (x - f_old))
+        s = np.where(first, x, s_old + self.slow * (x - s_old))
+        count = self.count_[arms] + 1
+        threshold = self.boredom_z * self._noise_sd(s, count)
+        diff = f - s
+        strong = np.abs(diff) > threshold
+        # A confirmed drop is registered: the slow average restarts from the new level, so an
+        # arm that fell (forgotten, or locked again) stops showing progress once its fall is
+        # measured, instead of for the ~1 / slow episodes the slow average takes to follow.
+        s = np.where(diff < -threshold, f, s)
+        self.f_[arms] = f
+        self.s_[arms] = s
+        self.count_[arms] = count
+        self.quiet_[arms] = np.where(strong, 0, self.quiet_[arms] + 1)
+
+    def _sample(self, n: int) -> NDArray[np.int64]:
+        value = self.values()
+        best = float(value.max())
+        if best > 0.0:
+            p_explore = self.epsilon + (1.0 - self.epsilon) * self.explore_mass / (
+                best + self.explore_mass
+            )
+        else:
+            p_explore = 1.0
+        explore = self.rng_.random(n) < p_explore
+        out = np.empty(n, dtype=np.int64)
+        k = int(explore.sum())
+        if k:
+            out[explore] = draw(self.rng_, self.exploration_weights(), k)
+        if k < n:
+            top = np.flatnonzero(value == best)
+            out[~explore] = top[self.rng_.integers(0, len(top), size=n - k)]
+        return out
+
+    def _metrics(self) -> dict[str, float]:
+        value = self.values()
+        best = float(value.max())
+        p_explore = (
+            self.epsilon + (1.0 - self.epsilon) * self.explore_mass / (best + self.explore_mass)
+            if best > 0.0
+            else 1.0
+        )
+        return {
+            "arms_with_value": float(np.count_nonzero(value > 0.0)),
+            "max_value": best,
+            "explore_prob": float(p_explore),
+            "mean_quiet": float(self.quiet_.mean()),
+        }
+
+    # ----------------------------------------------------------------- helpers
+    def progress(self) -> NDArray[np.float64]:
+        """Signed learning progress ``f - s`` per arm (0 for arms never played)."""
+        return self.f_ - self.s_
+
+    def values(self) -> NDArray[np.float64]:
+        """``max(|f - s| - z sd, 0) * max(1 - f, room_floor)`` per arm. O(arms)."""
+        f, s = self.f_, self.s_
+        sd = self._noise_sd(s, self.count_)
+        excess = np.maximum(np.abs(f - s) - self.z * sd, 0.0)
+        return excess * np.maximum(1.0 - f, self.room_floor)
+
+    def exploration_weights(self) -> NDArray[np.float64]:
+        """Unnormalised exploration distribution ``max(1 - f', floor) / (1 + quiet / boredom)``.
+
+        ``f' = f exp(-age / (stale_sweeps N))``, the age being episodes since the arm was last
+        played. O(arms).
+        """
+        f = self.f_
+        if self.stale_sweeps > 0:
+            horizon = self.stale_sweeps * self.space.n
+            f = f * np.exp(-(self.n_updates_ - self.last_) / horizon)
+        room = np.maximum(1.0 - f, self.room_floor)
+        return room / (1.0 + self.quiet_ / self.boredom)
+
+    def _noise_sd(self, s: NDArray[np.float64], count: NDArray[np.int64]) -> NDArray[np.float64]:
+        # The slow average weighs about 1 / slow recent episodes; one pseudo-episode at 1/2
+        # keeps p (1 - p) away from 0 after a run of identical scores.
+        n_eff = np.minimum(count, 1.0 / self.slow)
+        p = (s * n_eff + 0.5) / (n_eff + 1.0)
+        return np.sqrt(p * (1.0 - p) * self._c)
+
+    def _variance_factor(self) -> float:
+        a, b = self.fast, self.slow
+        return a / (2.0 - a) + b / (2.0 - b) - 2.0 * a * b / (1.0 - (1.0 - a) * (1.0 - b))
+
+
+def _check_nonnegative(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not (math.isfinite(value) and value >= 0.0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)

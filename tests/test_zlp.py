@@ -1,0 +1,181 @@
+"""ZLP: learning progress beyond its noise level, greedy; exploration where there is room."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import autocurriculum as ac
+from autocurriculum.bench.students import ArmsStudent
+from autocurriculum.teachers.zlp import ZLP
+from autocurriculum.testing import check_teacher
+
+
+@pytest.mark.parametrize("n", [1, 7])
+def test_conformance(n):
+    check_teacher(ac.make("zlp", ac.Discrete(n), seed=0))
+
+
+def test_value_by_hand():
+    teacher = ZLP(ac.Discrete(3), seed=0)
+    teacher.update([0] * 20 + [1] * 20, [0.0] * 20 + [0.0] * 19 + [1.0])
+    # Arm 1: 19 zeros then a 1. f = 0.15, s = 0.02 (both started at the first score, 0).
+    f, s = 0.15, 0.02
+    # Noise factor of f - s for iid scores: a/(2-a) + b/(2-b) - 2ab/(1-(1-a)(1-b)).
+    c = 0.15 / 1.85 + 0.02 / 1.98 - 2 * 0.15 * 0.02 / (1 - 0.85 * 0.98)
+    n_eff = 20  # min(20 episodes, 1 / slow = 50)
+    p = (s * n_eff + 0.5) / (n_eff + 1)
+    sd = math.sqrt(p * (1 - p) * c)
+    expected = (abs(f - s) - 1.0 * sd) * (1 - f)
+    assert teacher.progress()[1] == pytest.approx(f - s)
+    assert teacher.values()[1] == pytest.approx(expected)
+    # Arm 0 (all zeros) has no progress; arm 2 was never played.
+    assert teacher.values()[[0, 2]].tolist() == [0.0, 0.0]
+
+
+def test_noise_factor_matches_simulation():
+    # Var(f - s) of two moving averages of iid Bernoulli(0.25) scores, at stationarity.
+    teacher = ZLP(ac.Discrete(1), seed=0)
+    rng = np.random.default_rng(1)
+    x = (rng.random(200_000) < 0.25).astype(float)
+    f = s = x[0]
+    diffs = np.empty(len(x))
+    for i, xi in enumerate(x):
+        f += 0.15 * (xi - f)
+        s += 0.02 * (xi - s)
+        diffs[i] = f - s
+    measured = diffs[1000:].var()
+    assert measured == pytest.approx(0.25 * 0.75 * teacher._variance_factor(), rel=0.05)
+
+
+def test_chance_arm_rarely_has_value_and_a_first_success_does():
+    teacher = ZLP(ac.Discrete(2), seed=0)
+    rng = np.random.default_rng(2)
+    has_value = []
+    for _ in range(3000):
+        teacher.update([0], [float(rng.random() < 0.25)])
+        has_value.append(teacher.values()[0] > 0.0)
+    # The noise model is calibrated: with z = 1 the chance arm shows value about as often as
+    # a normal variable leaves +-1 sd, 31.7% of the time (the steps are correlated: loose).
+    assert 0.25 < np.mean(has_value[200:]) < 0.40
+    teacher.update([1] * 40, [0.0] * 40)
+    assert teacher.values()[1] == 0.0
+    teacher.update([1], [1.0])  # a first success after 40 failures stands out of tiny noise
+    assert teacher.values()[1] > teacher.values()[0]
+
+
+def test_quiet_counts_episodes_since_strong_progress():
+    teacher = ZLP(ac.Discrete(2), boredom_z=3.0, seed=0)
+    teacher.update([0] * 10, [0.0] * 10)
+    assert teacher.quiet_.tolist() == [10, 0]
+    # A success after 10 failures: |f - s| = 0.13, p = (0.02 * 11 + 0.5) / 12 = 0.06,
+    # sd = sqrt(0.06 * 0.94 * 0.0553) = 0.056: 2.3 sd, not strong; quiet goes on.
+    teacher.update([0], [1.0])
+    assert teacher.quiet_[0] == 11
+    # After 40 failures the same success is 3.2 sd (p = 0.031, sd = 0.041): it resets.
+    teacher.update([1] * 40 + [1], [0.0] * 40 + [1.0])
+    assert teacher.quiet_[1] == 0
+    teacher.update([1, 1], [0.0, 0.0])  # f - s shrinks back below 3 sd: counting again
+    assert teacher.quiet_[1] == 2
+
+
+def test_exploration_weights():
+    teacher = ZLP(ac.Discrete(3), room_floor=0.05, boredom=20.0, seed=0)
+    teacher.update([0] * 30, [1.0] * 30)  # mastered: f = 1, no room beyond the floor
+    weights = teacher.exploration_weights()
+    # Arm 0: floor 0.05 / (1 + 30 / 20); arms 1 and 2 never played: room 1, quiet 0.
+    np.testing.assert_allclose(weights, [0.05 / 2.5, 1.0, 1.0])
+
+
+def test_a_mastered_arm_left_alone_regains_exploration_weight():
+    teacher = ZLP(ac.Discrete(2), stale_sweeps=25.0, boredom=20.0, seed=0)
+    teacher.update([0] * 30, [1.0] * 30)
+    teacher.update([1] * 50, [0.0] * 50)
+    # Arm 0 was last played 50 episodes ago; the horizon is 25 sweeps x 2 arms = 50 episodes,
+    # so its belief f = 1 is discounted by e^-1 and its room grows back to 1 - e^-1.
+    expected = (1 - math.exp(-1.0)) / (1 + 30 / 20)
+    assert teacher.exploration_weights()[0] == pytest.approx(expected)
+    fresh = ZLP(ac.Discrete(2), stale_sweeps=0.0, seed=0)
+    fresh.update([0] * 30 + [1] * 50, [1.0] * 30 + [0.0] * 50)
+    assert fresh.exploration_weights()[0] == pytest.approx(0.05 / 2.5)  # off: the floor
+
+
+def test_draws_explore_when_no_arm_has_value():
+    teacher = ZLP(ac.Discrete(3), seed=0)
+    teacher.update([0] * 30, [1.0] * 30)
+    assert teacher.values().max() == 0.0
+    tasks = teacher.sample(20_000)
+    weights = teacher.exploration_weights()
+    np.testing.assert_allclose(
+        np.bincount(tasks, minlength=3) / len(tasks), weights / weights.sum(), atol=0.01
+    )
+
+
+def test_greedy_share_follows_the_best_value():
+    teacher = ZLP(ac.Discrete(4), epsilon=0.05, explore_mass=0.03, seed=0)
+    teacher.update([1] * 20 + [1], [0.0] * 20 + [1.0])
+    value = teacher.values()
+    best = value.max()
+    assert np.flatnonzero(value == best).tolist() == [1]
+    tasks = teacher.sample(20_000)
+    p_explore = 0.05 + 0.95 * 0.03 / (best + 0.03)
+    weights = teacher.exploration_weights()
+    expected = (1 - p_explore) + p_explore * weights[1] / weights.sum()
+    assert np.mean(tasks == 1) == pytest.approx(expected, abs=0.015)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"fast": 0.02, "slow": 0.02}, "slow must be < fast"),
+        ({"fast": 1.5}, "fast must be in"),
+        ({"slow": 0.0}, "slow must be in"),
+        ({"z": -1.0}, "z must be a finite number >= 0"),
+        ({"z": float("nan")}, "z must be"),
+        ({"explore_mass": 0.0}, "explore_mass must be > 0"),
+        ({"room_floor": 0.0}, "room_floor must be in"),
+        ({"boredom": -2.0}, "boredom must be > 0"),
+        ({"boredom_z": "3"}, "boredom_z must be"),
+        ({"epsilon": 1.5}, "epsilon must be in"),
+        ({"stale_sweeps": -1.0}, "stale_sweeps must be a finite number >= 0"),
+    ],
+)
+def test_bad_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ZLP(ac.Discrete(3), **kwargs)
+
+
+def test_masters_a_chain_among_chance_arms_faster_than_uniform():
+    # 20 chained arms, 10 arms that succeed 25% of the time by chance, 5 mastered ones, ids
+    # shuffled: uniform sampling needs about 29,000 episodes to master every learnable arm.
+    student = ArmsStudent(
+        n_arms=20, learn_rate=0.02, unlearnable=10, unlearnable_success=0.25, trivial=5, seed=3
+    )
+    teacher = ac.make("zlp", student.space, seed=3)
+    done = None
+    for t in range(1, 15_001):
+        task = teacher.sample()
+        teacher.update(task, student.episode(task))
+        if student.score() == student.best_possible():
+            done = t
+            break
+    assert done is not None
+    assert done < 0.5 * 29_000
+
+
+def test_a_measured_fall_restarts_the_slow_average():
+    teacher = ZLP(ac.Discrete(2), seed=0)
+    teacher.update([0] * 50, [1.0] * 50)  # mastered: f = s = 1
+    teacher.update([0], [0.0])
+    # f = 0.85, s = 0.98; p = (0.98 * 50 + 0.5) / 51, sd = sqrt(p (1 - p) c) = 0.040: the
+    # fall of 0.13 is beyond 3 sd, so s restarts from f.
+    assert teacher.f_[0] == pytest.approx(0.85)
+    assert teacher.s_[0] == pytest.approx(0.85)
+    assert teacher.quiet_[0] == 0
+    teacher.update([0], [0.0])
+    # f = 0.7225, s = 0.833: a fall of 0.11 against sd 0.089 (p = 0.826): still valuable (a
+    # forgotten arm is revisited) but no longer beyond 3 sd.
+    assert teacher.s_[0] == pytest.approx(0.85 - 0.02 * 0.85)
+    assert teacher.values()[0] == pytest.approx((0.833 - 0.7225 - 0.0891) * (1 - 0.7225), abs=2e-4)
