@@ -35,8 +35,8 @@ from autocurriculum.bench.runner import (
     RunDirError,
     load_run,
     summarise,
-    write_atomic,
 )
+from autocurriculum.checkpoint import atomic_write_bytes
 
 __all__ = ["RunDirError", "write_report"]
 
@@ -118,7 +118,7 @@ def write_report(
     ]
     text = "\n".join([_header(run), _aggregate_section(run, rows), *sections, _skipped(run)])
     path = run.path / REPORT_FILE
-    write_atomic(path, text.encode())
+    atomic_write_bytes(path, text.encode())
     return path
 
 
@@ -392,7 +392,7 @@ def _new_figure(mpl: Any, w: float, h: float, layout: str | None = "constrained"
 def _save_png(fig: Any, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI)
-    write_atomic(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def _teacher_colours(teachers: list[str], mpl: Any) -> dict[str, Any]:
@@ -681,7 +681,7 @@ def _animation(mpl: Any, teacher: str, scenario: str, result: JobResult, fig_dir
         loop=0,
     )
     name = f"anim_{teacher}__{scenario}.gif"
-    write_atomic(fig_dir / name, buf.getvalue())
+    atomic_write_bytes(fig_dir / name, buf.getvalue())
     return f"{FIGURES_DIR}/{name}"
 
 

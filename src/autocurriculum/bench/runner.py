@@ -45,7 +45,6 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
@@ -67,6 +66,7 @@ from autocurriculum.bench.suites import (
     plan,
     teacher_constructor_params,
 )
+from autocurriculum.checkpoint import atomic_write_bytes
 from autocurriculum.spaces import Box, Discrete
 
 __all__ = [
@@ -82,7 +82,6 @@ __all__ = [
     "run_benchmark",
     "run_job",
     "summarise",
-    "write_atomic",
     "write_summary",
 ]
 
@@ -483,39 +482,15 @@ def _job_dict(job: Job) -> dict[str, Any]:
     }
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename.
-
-    Unlike checkpoints (private, mode 0600), results get the usual permissions of new files.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _dump_json(path: Path, data: Any) -> None:
-    write_atomic(path, (json.dumps(data, indent=1, allow_nan=False) + "\n").encode())
+    atomic_write_bytes(path, (json.dumps(data, indent=1, allow_nan=False) + "\n").encode())
 
 
 def _write_result(run_dir: Path, result: JobResult) -> None:
     raw = run_dir / RAW_DIR
     buf = io.BytesIO()
     np.savez_compressed(buf, **result.arrays)
-    write_atomic(raw / f"{result.job.key}.npz", buf.getvalue())
+    atomic_write_bytes(raw / f"{result.job.key}.npz", buf.getvalue())
     # The .json goes last: its presence marks the job complete.
     _dump_json(raw / f"{result.job.key}.json", result.meta)
 
@@ -946,5 +921,5 @@ def write_summary(run_dir: str | os.PathLike[str], run: Run | None = None) -> Pa
     for row in rows:
         writer.writerow({k: _fmt(row[k]) for k in SUMMARY_COLUMNS})
     path = Path(run_dir) / SUMMARY_FILE
-    write_atomic(path, buf.getvalue().encode())
+    atomic_write_bytes(path, buf.getvalue().encode())
     return path
