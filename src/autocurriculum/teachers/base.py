@@ -231,6 +231,10 @@ class Teacher(ABC):
 # ---------------------------------------------------------------- validation
 def validate_scores(scores: ArrayLike, n: int, *, name: str = "scores") -> NDArray[np.float64]:
     """Scores as a float array of length ``n``, each finite and in [0, 1]."""
+    if isinstance(scores, float | int) and n == 1 and 0.0 <= scores <= 1.0:
+        # One plain number per episode is the hot path of a training loop; numpy's checks on a
+        # one-element array cost ~4 µs, this ~0.3 µs. Anything else takes the full checks.
+        return np.array([scores], dtype=np.float64)
     arr = np.asarray(scores)
     if arr.dtype.kind not in "fiub":
         raise ValueError(f"{name} must be numbers in [0, 1], got dtype {arr.dtype}: {scores!r}")
