@@ -52,6 +52,7 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("dump", "dump", {}),
     ("learnability", "learnability", {}),
     ("plr", "plr", {}),
+    ("zlp", "zlp", {}),
 ]
 
 #: Cases whose cost is known to be O(arms) per item; timed with fewer rounds.
