@@ -223,7 +223,7 @@ def test_bad_hyperparameters_raise(params):
 def test_grid_2d_regression_pin():
     """A pin, not a band: any change to RIAC's logic or its use of the RNG moves this number.
 
-    If a change is intended, re-measure the faithful band (benchmarks/faithful_riac.py) before
+    If a change is intended, re-measure the faithful band (benchmarks/faithful_bands.py) before
     updating the pin. Seed 0, 6,000 episodes, defaults; uniform sampling scores 0 here.
     """
     from autocurriculum.bench.scenarios import make_scenario

@@ -266,7 +266,3 @@ def _report(run_dir: Path, gifs: bool, workers: int | None, out: TextIO, err: Te
         return EXIT_FAILED
     print(f"report ({time.perf_counter() - start:.0f} s): {path}", file=out)
     return EXIT_OK
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

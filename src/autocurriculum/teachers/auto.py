@@ -79,7 +79,7 @@ def make_auto(space: Space, **params: Any) -> Teacher:
 register_factory(
     "auto",
     make_auto,
-    summary="The recommended teacher for the space: zlp for Discrete, the best continuous "
-    "teacher for Box (chosen by the benchmark, docs/discrete.md)",
+    summary="The recommended teacher for the space, chosen by the benchmark: lp-tree for a Box "
+    "(docs/new_teacher.md), zlp for a Discrete (docs/discrete.md)",
     kinds=("box", "discrete"),
 )
