@@ -58,7 +58,7 @@ def test_bad_bench_arguments_exit_2(argv, message, capsys, tmp_path: Path):
 def test_unknown_name_from_the_console_script_has_no_traceback():
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.run(
-        [sys.executable, "-m", "autocurriculum.cli", "bench", "--teachers", "alp-gmn"],
+        [sys.executable, "-m", "autocurriculum", "bench", "--teachers", "alp-gmn"],
         capture_output=True,
         text=True,
         env=env,
