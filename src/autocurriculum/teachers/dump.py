@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
-from autocurriculum.progress import AdvantageStep, ArmWindow, boltzmann, draw, entropy
+from autocurriculum.progress import AdvantageStep, ArmWindow, boltzmann, entropy
 from autocurriculum.progress._checks import check_int, check_positive
 from autocurriculum.spaces import Discrete
-from autocurriculum.teachers.base import Teacher
+from autocurriculum.teachers._advantage_step import AdvantageStepTeacher
 from autocurriculum.teachers.registry import register
 
 __all__ = ["DUMP"]
 
 
 @register("dump")
-class DUMP(Teacher):
+class DUMP(AdvantageStepTeacher):
     """UCB on each distribution's sliding-window mean |advantage|, then a softmax.
 
     Per arm (a data distribution) it keeps the last ``window`` per-rollout |advantages|; with
@@ -67,10 +64,6 @@ class DUMP(Teacher):
        for RL-based LLM Post-training", arXiv:2504.09710, 2025.
     """
 
-    supported_spaces = ("discrete",)
-    requires_signals = True
-    space: Discrete
-
     def __init__(
         self,
         space: Discrete,
@@ -92,19 +85,7 @@ class DUMP(Teacher):
         self.n_total_ = 0
         self.step_ = AdvantageStep(normalize=self.normalize_advantage)
 
-    def _update(
-        self,
-        tasks: NDArray[Any],
-        scores: NDArray[np.float64],
-        signals: NDArray[np.float64] | Mapping[str, NDArray[Any]] | None,
-    ) -> None:
-        self.step_.add(tasks, scores, signals, owner="DUMP")
-
-    def end_step(self) -> None:
-        """End the current training step: add its queued rollouts to the windows."""
-        arms, abs_adv = self.step_.flush()
-        if len(arms) == 0:
-            return
+    def _apply_step(self, arms: NDArray[np.int64], abs_adv: NDArray[np.float64]) -> None:
         self.abs_adv_.push(arms, abs_adv)
         self.n_total_ += len(arms)
 
@@ -116,11 +97,6 @@ class DUMP(Teacher):
     def probabilities(self) -> NDArray[np.float64]:
         """The current sampling distribution (queued rollouts not yet included)."""
         return boltzmann(self.ucb(), self.temperature)
-
-    def _sample(self, n: int) -> NDArray[np.int64]:
-        if self.auto_step:
-            self.end_step()
-        return draw(self.rng_, self.probabilities(), n)
 
     def _metrics(self) -> dict[str, float]:
         p = self.probabilities()

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
-from autocurriculum.progress import AdvantageStep, boltzmann, draw, entropy, mean_by_arm
+from autocurriculum.progress import AdvantageStep, boltzmann, entropy, mean_by_arm
 from autocurriculum.progress._checks import check_positive, check_rate
 from autocurriculum.spaces import Discrete
-from autocurriculum.teachers.base import Teacher
+from autocurriculum.teachers._advantage_step import AdvantageStepTeacher
 from autocurriculum.teachers.registry import register
 
 __all__ = ["SEC"]
 
 
 @register("sec")
-class SEC(Teacher):
+class SEC(AdvantageStepTeacher):
     """Self-Evolving Curriculum: TD(0) on the mean |advantage| of each category, Boltzmann.
 
     One arm per category (a difficulty level, or difficulty x problem type). At the end of
@@ -77,10 +74,6 @@ class SEC(Teacher):
        Curriculum for LLM Reasoning", arXiv:2505.14970, 2025.
     """
 
-    supported_spaces = ("discrete",)
-    requires_signals = True
-    space: Discrete
-
     def __init__(
         self,
         space: Discrete,
@@ -102,22 +95,7 @@ class SEC(Teacher):
         self.step_ = AdvantageStep(normalize=self.normalize_advantage)
         self.n_steps_ = 0
 
-    def _update(
-        self,
-        tasks: NDArray[Any],
-        scores: NDArray[np.float64],
-        signals: NDArray[np.float64] | Mapping[str, NDArray[Any]] | None,
-    ) -> None:
-        self.step_.add(tasks, scores, signals, owner="SEC")
-
-    def end_step(self) -> None:
-        """End the current training step: fold its queued rollouts into ``Q``.
-
-        Does nothing if no rollout was reported since the last step.
-        """
-        arms, abs_adv = self.step_.flush()
-        if len(arms) == 0:
-            return
+    def _apply_step(self, arms: NDArray[np.int64], abs_adv: NDArray[np.float64]) -> None:
         reward = np.zeros(self.space.n)
         touched, means = mean_by_arm(arms, abs_adv)
         reward[touched] = means
@@ -127,11 +105,6 @@ class SEC(Teacher):
     def probabilities(self) -> NDArray[np.float64]:
         """The current sampling distribution (queued rollouts not yet included)."""
         return boltzmann(self.q_, self.temperature)
-
-    def _sample(self, n: int) -> NDArray[np.int64]:
-        if self.auto_step:
-            self.end_step()
-        return draw(self.rng_, self.probabilities(), n)
 
     def _metrics(self) -> dict[str, float]:
         p = self.probabilities()
