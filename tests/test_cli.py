@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -45,6 +46,14 @@ def test_scenarios_and_suites(capsys: pytest.CaptureFixture[str]):
         (["bench", "--suite", "quik"], "unknown suite 'quik'. Did you mean 'quick'? Known suites"),
         (["bench", "--seeds", "0"], "expected a positive integer, got 0"),
         (["bench", "--teachers", "adr", "--scenarios", "arms-chain"], "cannot run on any"),
+        (["bench", "--teachers", "sec", "--scenarios", "arms-chain"], "--protocol grpo"),
+        (["bench", "--prompts", "4"], "--prompts apply to --protocol grpo only"),
+        (["bench", "--protocol", "ppo"], "invalid choice: 'ppo'"),
+        (["bench", "--protocol", "grpo", "--group", "0"], "expected a positive integer, got 0"),
+        (
+            ["bench", "--protocol", "grpo", "--batch-size", "4", "--scenarios", "arms-chain"],
+            "batch_size=4 with protocol 'grpo'",
+        ),
     ],
 )
 def test_bad_bench_arguments_exit_2(argv, message, capsys, tmp_path: Path):
@@ -103,3 +112,25 @@ def test_bench_end_to_end(capsys: pytest.CaptureFixture[str], tmp_path: Path):
     assert not (out / "report.md").exists()
     assert main(["report", str(out), "--no-gifs"]) == 0
     assert (out / "report.md").is_file()
+
+
+def test_bench_grpo_protocol(capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    out = tmp_path / "run"
+    argv = [
+        "bench", "--teachers", "sec", "--scenarios", "arms-chain", "--seeds", "1",
+        "--episodes", "200", "--workers", "1", "--out", str(out), "--no-progress", "--no-report",
+        "--protocol", "grpo", "--prompts", "4", "--group", "2",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    assert "grpo, 4 prompts x 2" in capsys.readouterr().out
+    config = json.loads((out / "config.json").read_text())
+    assert (config["protocol"]["name"], config["protocol"]["prompts"]) == ("grpo", 4)
+    assert config["protocol"]["group"] == 2
+    with open(out / "summary.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["teacher"], r["protocol"]) for r in rows] == [
+        ("random", "grpo(4x2)"),
+        ("sec", "grpo(4x2)"),
+    ]
+    # 200 episodes in steps of 8: the budget is a whole number of steps.
+    assert {r["episodes"] for r in rows} == {"200"}

@@ -61,6 +61,7 @@ def test_run_directory_files(tiny_run: Path):
     assert [t["name"] for t in config["teachers"]] == TEACHERS
     assert config["seeds"] == [0, 1]
     assert config["batch_size"] == 1
+    assert config["protocol"] == {"name": "plain", "batch_size": 1}
     assert {"version", "created", "machine"} <= set(config)
     assert sorted(j["key"] for j in config["jobs"]) == sorted(_keys())
 
@@ -80,6 +81,10 @@ def test_raw_results_content(tiny_run: Path):
     assert result.arrays["competence_image"].shape == (runner.IMAGE_RESOLUTION,) * 2
     meta = result.meta
     assert meta["steps"] == EPISODES
+    assert meta["episodes_run"] == EPISODES
+    # A Box student with one episode per step is checked for full mastery at eval points.
+    assert meta["mastery_check"] == "eval"
+    assert meta["episodes_to_best"] is None
     assert meta["teacher_cpu_ns"] > 0
     assert meta["student_cpu_ns"] > 0
     assert meta["best_possible"] == 100.0
@@ -114,6 +119,9 @@ def test_summary_columns_and_ci_order(tiny_run: Path):
     # Neither teacher reaches 90% of the grid in 2,000 episodes: the column is empty.
     assert oracle["episodes_to_90_mean"] == ""
     assert oracle["reached_90"] == "0/2"
+    assert oracle["episodes_to_best_mean"] == ""
+    assert oracle["reached_best"] == "0/2"
+    assert oracle["protocol"] == "plain"
 
 
 def test_same_seed_same_results_in_process(tiny_run: Path, tmp_path: Path):
@@ -334,6 +342,10 @@ class TestPlanning:
         pairs, skipped = plan(["random", "sec"], ["arms-chain"], strict=False)
         assert [p.spec.name for p in pairs] == ["random"]
         assert skipped[0]["code"] == "signals"
+        assert "--protocol grpo" in skipped[0]["reason"]
+        pairs, skipped = plan(["random", "sec"], ["arms-chain"], strict=False, protocol="grpo")
+        assert [p.spec.name for p in pairs] == ["random", "sec"]
+        assert skipped == []
 
     def test_required_params(self):
         pairs, skipped = plan(["schedule"], ["grid-2d"], strict=False)
@@ -373,4 +385,5 @@ def test_oracle_receives_the_student():
     result = run_job(job)
     # 20 arms x 38 practices: an oracle masters the chain within 760 episodes.
     assert result.scores[-1] == 100.0
+    assert result.meta["episodes_to_best"] == 760
     assert math.isfinite(result.meta["teacher_cpu_ns"])

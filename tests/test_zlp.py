@@ -81,25 +81,64 @@ def test_quiet_counts_episodes_since_strong_progress():
     assert teacher.quiet_[1] == 2
 
 
-def test_exploration_weights():
-    teacher = ZLP(ac.Discrete(3), room_floor=0.05, boredom=20.0, seed=0)
-    teacher.update([0] * 30, [1.0] * 30)  # mastered: f = 1, no room beyond the floor
-    weights = teacher.exploration_weights()
-    # Arm 0: floor 0.05 / (1 + 30 / 20); arms 1 and 2 never played: room 1, quiet 0.
-    np.testing.assert_allclose(weights, [0.05 / 2.5, 1.0, 1.0])
+def test_exploration_weights_by_hand():
+    teacher = ZLP(ac.Discrete(3), boredom=20.0, stale_sweeps=25.0, rehearsal=0.3, seed=0)
+    teacher.update([0] * 30, [1.0] * 30)  # held: f = 1, no room; just played: age 0
+    np.testing.assert_allclose(teacher.exploration_weights(), [0.0, 1.0, 1.0])
+    teacher.update([1] * 10, [0.0] * 10)  # ten failures: no progress, quiet 10
+    horizon = 25.0 * 3
+    expected = [0.3 * (1 - math.exp(-10 / horizon)), math.exp(-10 / 20), 1.0]
+    np.testing.assert_allclose(teacher.exploration_weights(), expected)
 
 
-def test_a_mastered_arm_left_alone_regains_exploration_weight():
-    teacher = ZLP(ac.Discrete(2), stale_sweeps=25.0, boredom=20.0, seed=0)
+def test_progress_elsewhere_forgives_quiet():
+    teacher = ZLP(ac.Discrete(3), boredom=20.0, unlock=0.05, seed=0)
+    teacher.update([1] * 10, [0.0] * 10)
+    teacher.update([2] * 40, [0.0] * 40)
+    assert teacher.events_ == 0.0
+    teacher.update([2], [1.0])  # a first success after 40 failures: 3.2 sd, confirmed progress
+    assert teacher.events_ == 1.0
+    assert teacher.quiet_[2] == 0.0
+    # Arm 1's quiet count of 10 is forgiven by a factor exp(-0.05), lazily.
+    assert teacher.exploration_weights()[1] == pytest.approx(math.exp(-10 * math.exp(-0.05) / 20))
+    teacher.update([1], [0.0])  # written back when the arm is played: 10 e^-0.05 + 1
+    assert teacher.quiet_[1] == pytest.approx(10 * math.exp(-0.05) + 1)
+    off = ZLP(ac.Discrete(3), boredom=20.0, unlock=0.0, seed=0)
+    off.update([1] * 10 + [2] * 40 + [2], [0.0] * 50 + [1.0])
+    assert off.exploration_weights()[1] == pytest.approx(math.exp(-10 / 20))
+
+
+def test_forgiveness_in_a_batch_equals_one_at_a_time():
+    tasks = [2] * 40 + [2, 1, 0, 2, 1]
+    scores = [0.0] * 40 + [1.0, 0.0, 1.0, 1.0, 0.0]
+    batch = ZLP(ac.Discrete(3), seed=0)
+    batch.update([1, 0], [0.0, 0.0])
+    batch.update(tasks, scores)
+    single = ZLP(ac.Discrete(3), seed=0)
+    single.update([1, 0], [0.0, 0.0])
+    for task, score in zip(tasks, scores, strict=True):
+        single.update(task, score)
+    assert batch.events_ == single.events_ > 0
+    np.testing.assert_allclose(batch.quiet_, single.quiet_)
+    np.testing.assert_allclose(batch.quiet_mark_, single.quiet_mark_)
+    np.testing.assert_allclose(batch.exploration_weights(), single.exploration_weights())
+
+
+def test_a_held_arm_left_alone_is_rehearsed():
+    teacher = ZLP(ac.Discrete(2), stale_sweeps=25.0, rehearsal=0.3, seed=0)
     teacher.update([0] * 30, [1.0] * 30)
     teacher.update([1] * 50, [0.0] * 50)
-    # Arm 0 was last played 50 episodes ago; the horizon is 25 sweeps x 2 arms = 50 episodes,
-    # so its belief f = 1 is discounted by e^-1 and its room grows back to 1 - e^-1.
-    expected = (1 - math.exp(-1.0)) / (1 + 30 / 20)
-    assert teacher.exploration_weights()[0] == pytest.approx(expected)
-    fresh = ZLP(ac.Discrete(2), stale_sweeps=0.0, seed=0)
-    fresh.update([0] * 30 + [1] * 50, [1.0] * 30 + [0.0] * 50)
-    assert fresh.exploration_weights()[0] == pytest.approx(0.05 / 2.5)  # off: the floor
+    # Arm 0 was last played 50 episodes ago; the horizon is 25 sweeps x 2 arms = 50 episodes.
+    assert teacher.exploration_weights()[0] == pytest.approx(0.3 * (1 - math.exp(-1.0)))
+    # Rehearsal is for reliable arms: f^4. An arm at f = 1/2 gets 1/16 of it.
+    half = ZLP(ac.Discrete(2), stale_sweeps=25.0, rehearsal=0.3, seed=0)
+    half.f_[0] = 0.5
+    half.last_[0] = -50
+    room = 0.5 * math.exp(-half.quiet_[0] / half.boredom)
+    assert half.exploration_weights()[0] == pytest.approx(room + 0.3 / 16 * (1 - math.exp(-1)))
+    off = ZLP(ac.Discrete(2), stale_sweeps=0.0, seed=0)
+    off.update([0] * 30 + [1] * 50, [1.0] * 30 + [0.0] * 50)
+    assert off.exploration_weights()[0] == 0.0
 
 
 def test_draws_explore_when_no_arm_has_value():
@@ -140,6 +179,8 @@ def test_greedy_share_follows_the_best_value():
         ({"boredom_z": "3"}, "boredom_z must be"),
         ({"epsilon": 1.5}, "epsilon must be in"),
         ({"stale_sweeps": -1.0}, "stale_sweeps must be a finite number >= 0"),
+        ({"unlock": -0.1}, "unlock must be a finite number >= 0"),
+        ({"rehearsal": float("inf")}, "rehearsal must be a finite number >= 0"),
     ],
 )
 def test_bad_parameters(kwargs, match):
@@ -163,19 +204,38 @@ def test_masters_a_chain_among_chance_arms_faster_than_uniform():
             break
     assert done is not None
     assert done < 0.5 * 29_000
+    # Once everything learnable is mastered, the chance arms stop drawing episodes: uniform
+    # would give them 10 / 35 = 29%.
+    chance = np.flatnonzero(
+        (student.competence() < 0.75) & ~np.isin(np.arange(35), student.chain_order)
+    )
+    played = []
+    for _ in range(8_000):
+        task = teacher.sample()
+        teacher.update(task, student.episode(task))
+        played.append(task)
+    assert np.isin(played[4_000:], chance).mean() < 0.1
 
 
-def test_a_measured_fall_restarts_the_slow_average():
+def test_a_measured_fall_restarts_both_averages():
     teacher = ZLP(ac.Discrete(2), seed=0)
     teacher.update([0] * 50, [1.0] * 50)  # mastered: f = s = 1
     teacher.update([0], [0.0])
-    # f = 0.85, s = 0.98; p = (0.98 * 50 + 0.5) / 51, sd = sqrt(p (1 - p) c) = 0.040: the
-    # fall of 0.13 is beyond 3 sd, so s restarts from f.
-    assert teacher.f_[0] == pytest.approx(0.85)
-    assert teacher.s_[0] == pytest.approx(0.85)
+    # Before the restart f = 0.85, s = 0.98; p = (0.98 * 50 + 0.5) / 51, sd = sqrt(p (1 - p)
+    # c) = 0.040: the fall of 0.13 is beyond 3 sd, so both averages restart from the score.
+    assert teacher.f_[0] == 0.0
+    assert teacher.s_[0] == 0.0
     assert teacher.quiet_[0] == 0
-    teacher.update([0], [0.0])
-    # f = 0.7225, s = 0.833: a fall of 0.11 against sd 0.089 (p = 0.826): still valuable (a
-    # forgotten arm is revisited) but no longer beyond 3 sd.
-    assert teacher.s_[0] == pytest.approx(0.85 - 0.02 * 0.85)
-    assert teacher.values()[0] == pytest.approx((0.833 - 0.7225 - 0.0891) * (1 - 0.7225), abs=2e-4)
+    assert teacher.events_ == 0.0  # a fall is not progress
+    # The arm now looks unknown: full room, no quiet, so it is explored like an unplayed arm.
+    assert teacher.exploration_weights()[0] == pytest.approx(1.0)
+    teacher.update([0], [1.0])  # not a fall: f = 0.15, s = 0.02
+    assert (teacher.f_[0], teacher.s_[0]) == pytest.approx((0.15, 0.02))
+
+
+def test_a_single_failure_of_a_held_arm_is_not_a_fall():
+    teacher = ZLP(ac.Discrete(1), seed=0)
+    teacher.update([0] * 200, [1.0] * 100 + [1.0, 1.0, 1.0, 0.0] * 25)  # 75% after 100 1s
+    # The first failure after 100 successes falls by 0.13 against 3 sd = 0.12 (p = 0.99):
+    # restarted to 0. Later failures at a 75% rate are inside the noise of p = 0.75.
+    assert teacher.f_[0] > 0.5

@@ -5,7 +5,8 @@
     autocurriculum teachers [--kind box|discrete]
     autocurriculum scenarios
     autocurriculum bench [--suite quick|full] [--teachers ...] [--scenarios ...] [--seeds N]
-                         [--episodes N] [--workers N] [--batch-size N] [--out DIR]
+                         [--episodes N] [--workers N] [--batch-size N]
+                         [--protocol plain|grpo] [--prompts N] [--group N] [--out DIR]
                          [--resume | --overwrite]
                          [--no-report] [--no-gifs] [--no-progress]
     autocurriculum report DIR [--no-gifs] [--workers N]
@@ -97,8 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size",
         type=_positive_int,
         default=1,
-        help="tasks per sample/update call (default: 1, the published protocol)",
+        help="plain protocol: tasks per sample/update call (default: 1, the published protocol)",
     )
+    p.add_argument(
+        "--protocol",
+        choices=("plain", "grpo"),
+        default="plain",
+        help="episode loop (default: plain). grpo samples --prompts tasks per step, plays each "
+        "--group times and passes the group ids as signals, so teachers that need an "
+        "|advantage| signal (sec, dump) run",
+    )
+    p.add_argument(
+        "--prompts", type=_positive_int, help="grpo: tasks sampled per step (default: 8)"
+    )
+    p.add_argument("--group", type=_positive_int, help="grpo: rollouts per task (default: 4)")
     p.add_argument("--out", type=Path, help="run directory (default: runs/<suite>-<time>)")
     again = p.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", help="complete an interrupted run in --out")
@@ -183,11 +196,24 @@ def _flatten(groups: list[list[str]] | None) -> list[str] | None:
 
 
 def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from autocurriculum.bench.runner import BenchmarkError, run_benchmark
+    from autocurriculum.bench.runner import (
+        DEFAULT_GROUP,
+        DEFAULT_PROMPTS,
+        BenchmarkError,
+        run_benchmark,
+    )
     from autocurriculum.bench.suites import check_names, get_suite
 
     teachers = _flatten(args.teachers)
     scenarios = _flatten(args.scenarios)
+    grpo_only = [f for f, v in (("--prompts", args.prompts), ("--group", args.group)) if v]
+    if args.protocol != "grpo" and grpo_only:
+        print(
+            f"autocurriculum bench: error: {' and '.join(grpo_only)} apply to --protocol grpo "
+            f"only, got --protocol {args.protocol}",
+            file=err,
+        )
+        return EXIT_USAGE
     try:
         suite = get_suite(args.suite)
         check_names(teachers, scenarios)
@@ -206,7 +232,10 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     run_dir = args.out if args.out is not None else Path("runs") / f"{suite.name}-{stamp}"
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
 
-    print(f"benchmark -> {run_dir} ({workers} workers)", file=out, flush=True)
+    protocol = args.protocol
+    if protocol == "grpo":
+        protocol += f", {args.prompts or DEFAULT_PROMPTS} prompts x {args.group or DEFAULT_GROUP}"
+    print(f"benchmark -> {run_dir} ({workers} workers, {protocol})", file=out, flush=True)
     start = time.perf_counter()
     try:
         run_benchmark(
@@ -216,6 +245,9 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out=run_dir,
             episodes=episodes,
             batch_size=args.batch_size,
+            protocol=args.protocol,
+            prompts=args.prompts if args.prompts is not None else DEFAULT_PROMPTS,
+            group=args.group if args.group is not None else DEFAULT_GROUP,
             workers=workers,
             progress=not args.no_progress,
             strict=strict,

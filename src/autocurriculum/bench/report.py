@@ -169,8 +169,7 @@ def _header(run: Run) -> str:
         f"- {len(seeds)} seeds per (teacher, scenario): {', '.join(map(str, seeds))}. Job seed "
         "k is spawned into a teacher seed and a student seed "
         "(`numpy.random.SeedSequence(k).spawn(2)`), so every teacher meets the same students.",
-        f"- Budgets: {budget_text}. Batch size {cfg.get('batch_size', 1)} "
-        "(1 is the published protocol: sample one task, play it, update).",
+        f"- Budgets: {budget_text}. {_protocol_text(cfg)}",
         "- Score: % of the student's cells or arms mastered, read at episode 0 and at every eval "
         "point.",
         "- Final: the score at the last eval point, mean over seeds, with a 95% percentile "
@@ -182,6 +181,10 @@ def _header(run: Run) -> str:
         "student's best possible score, averaged over seeds; blank when any seed never got "
         "there (the *reached* column says how many did), because averaging only the seeds "
         "that succeeded would flatter an unreliable teacher.",
+        "- Episodes to 100%: the first episode count at which the score reaches the student's "
+        "best possible score (read after every step on arms students and on steps of many "
+        "episodes, else at the eval points), averaged over the seeds that got there, with "
+        "their 95% bootstrap CI; *reached* says how many did.",
         "- Teacher µs/episode (= ms per 1,000 episodes): CPU time inside `sample` and `update`, "
         "timed apart from the student's, with the cost of the clock reads subtracted.",
     ]
@@ -193,6 +196,23 @@ def _header(run: Run) -> str:
         )
     lines.append("")
     return "\n".join(lines)
+
+
+def _protocol_text(cfg: dict[str, Any]) -> str:
+    proto = cfg.get("protocol") or {"name": "plain", "batch_size": cfg.get("batch_size", 1)}
+    if proto.get("name") == "grpo":
+        p, g = proto.get("prompts", "?"), proto.get("group", "?")
+        return (
+            f"GRPO-style protocol: each step samples {p} tasks, plays each {g} times and "
+            f"updates the teacher with the rewards and the group ids (`signals={{'group': "
+            f"ids}}`, one id per task), so teachers can compute |advantages| within a group. A "
+            "step cannot be split: each eval point is read at the end of the step that reaches "
+            "it, and the curves use those steps' episode counts."
+        )
+    return (
+        f"Batch size {proto.get('batch_size', 1)} (1 is the published protocol: sample one "
+        "task, play it, update)."
+    )
 
 
 def _aggregate_section(run: Run, rows: list[dict[str, Any]]) -> str:
@@ -265,18 +285,25 @@ def _scenario_section(
         "",
         *([summary, ""] if summary else []),
         f"Best possible: {first.meta['best_possible']:.0f}% mastered. "
-        f"{first.job.episodes:,} episodes, {len(first.scores) - 1} eval points.",
+        f"{int(first.eval_episodes[-1]):,} episodes, {len(first.scores) - 1} eval points.",
         "",
         "| teacher | final % mastered [95% CI] | AUC | episodes to 90% (reached) "
-        "| teacher µs/episode |",
-        "|---|---:|---:|---:|---:|",
+        "| episodes to 100% [95% CI] (reached) | teacher µs/episode |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for r in mine:
         name = f"**{r['teacher']}**" if r["teacher"] == "random" else r["teacher"]
         to90 = "" if math.isnan(r["episodes_to_90_mean"]) else f"{r['episodes_to_90_mean']:,.0f}"
+        to_best = (
+            ""
+            if math.isnan(r["episodes_to_best_mean"])
+            else f"{r['episodes_to_best_mean']:,.0f} "
+            + _ci(r["episodes_to_best_ci_low"], r["episodes_to_best_ci_high"], "{:,.0f}")
+        )
+        reached = f" ({r['reached_best']})" if r["reached_best"] else ""
         out.append(
             f"| {name} | {r['final_mean']:.1f} {_ci(r['final_ci_low'], r['final_ci_high'])} "
-            f"| {r['auc_mean']:.1f} | {to90} ({r['reached_90']}) "
+            f"| {r['auc_mean']:.1f} | {to90} ({r['reached_90']}) | {to_best}{reached} "
             f"| {r['teacher_us_per_episode']:.1f} |"
         )
     out += ["", f"![learning curves on {scenario}]({curve_png})", ""]
@@ -359,10 +386,10 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _ci(low: float, high: float) -> str:
+def _ci(low: float, high: float, fmt: str = "{:.1f}") -> str:
     if math.isnan(low) or math.isnan(high):
         return "[n/a]"
-    return f"[{low:.1f}, {high:.1f}]"
+    return f"[{fmt.format(low)}, {fmt.format(high)}]"
 
 
 # ---------------------------------------------------------------------------- figures
@@ -530,7 +557,7 @@ def _sampling_figure(
     low, high, names = _box_geometry(result)
     tasks = result.arrays["tasks"]
     episodes = result.arrays["task_episodes"]
-    total = int(result.job.episodes)
+    total = int(result.eval_episodes[-1])
     snapshots = result.meta.get("snapshots", [])
     vmin, vmax = _model_extent(snapshots)
     mnorm = mpl.colors.Normalize(vmin, vmax)
@@ -648,7 +675,7 @@ def _animation(mpl: Any, teacher: str, scenario: str, result: JobResult, fig_dir
     fig.set_dpi(_GIF_DPI)
     canvas.draw()
     background = canvas.copy_from_bbox(fig.bbox)
-    frames = snapshots or [{"episode": int(result.job.episodes), "model": {}}]
+    frames = snapshots or [{"episode": int(result.eval_episodes[-1]), "model": {}}]
     images = []
     prev = 0
     for snap in frames:

@@ -1,6 +1,8 @@
 """The benchmark runner: teachers x scenarios x seeds, in parallel worker processes.
 
-Each job is one (teacher, scenario, seed). It plays the episode loop::
+Each job is one (teacher, scenario, seed). It plays the episode loop of one of two protocols.
+
+*plain* (the default)::
 
     tasks = teacher.sample(b); rewards = student.episodes(tasks); teacher.update(tasks, rewards)
 
@@ -9,9 +11,39 @@ the single-task calls (``sample()``, ``episode(task)``, ``update(task, reward)``
 same operations without the batch validation that would cost more than the grid student itself.
 With ``b > 1`` a batch never straddles an eval point.
 
-and records the student's % mastered at episode 0 and every ``eval_every`` episodes, the
+*grpo* (a GRPO-style trainer, for teachers that learn from |advantages|, SEC and DUMP)::
+
+    tasks = teacher.sample(prompts)                  # one task per prompt
+    batch = np.repeat(tasks, group, axis=0)          # each rolled out `group` times
+    rewards = student.episodes(batch)
+    teacher.update(batch, rewards, signals={"group": np.repeat(np.arange(prompts), group)})
+
+so a teacher computes each rollout's advantage within its prompt's group; teachers that read no
+signal ignore it. A step of ``prompts * group`` episodes cannot be split, so each eval point
+``p`` is read at the end of the step that reaches or crosses it, and the curve records that
+step's actual episode count, ``ceil(p / (prompts * group)) * (prompts * group)`` (two points
+that land on the same step become one; see :func:`eval_points`). The run therefore plays up to
+``prompts * group - 1`` episodes beyond the budget, and ``eval_episodes`` (and every per-episode
+figure) count the episodes actually played.
+
+Both protocols record the student's % mastered at episode 0 and at every eval point, the
+first episode count at which the student is fully mastered (``episodes_to_best``, below), the
 teacher's CPU time apart from the student's, and, for pictures, a bounded subsample of the
 sampled tasks, the teacher's model at each eval point and the student's final competence.
+
+First full mastery: ``episodes_to_best`` is the first episode count at which
+``student.score() >= student.best_possible()`` (``None`` in the job's .json if never within the
+run). A ``score()`` read costs 2-7 µs on an arms student and 3-19 µs on a grid student; read
+after every episode it would add 4.8 µs (+33%) to the runner's 14.5 µs per episode of the
+random teacher on grid-2d. So it is read after every step only on a Discrete student (exact;
+measured cost, random teacher, one episode per step: +2.4 µs or +18% per episode on
+arms-chain, +8.9 µs or +63% on arms-mixed, whose student decays, until the first mastery) or
+when a step plays at least :data:`MASTERY_STEP_EPISODES` episodes (grpo steps, large batches:
+at most ~1 µs per episode). Otherwise (a Box student, fewer episodes per step) it is read at
+the eval points only, where the score is read anyway, so the figure is the first eval point at
+full mastery, a resolution of ``eval_every`` episodes. The job's .json says which
+(``mastery_check``: ``"step"`` or ``"eval"``). ``best_possible()`` is read once: it is a
+constant of the student.
 
 A run directory holds::
 
@@ -22,17 +54,21 @@ A run directory holds::
 
 Every file is written atomically (temporary file, then rename). A failed job stops the run with
 :class:`BenchmarkError` naming it (after the jobs already running finish); ``resume=True``
-completes an interrupted run directory.
+completes an interrupted run directory. The protocol and its parameters are part of each job's
+description in ``config.json`` (plain jobs are described as before the protocol existed, so
+older runs still resume), so a run cannot be resumed under another protocol.
 
 Seeds: job seed ``k`` is spawned (``numpy.random.SeedSequence(k).spawn(2)``) into a teacher seed
 and a student seed, so a run is reproducible, and every teacher meets the same students (same
-rugged permutation, same reward noise stream) for a given ``k``.
+rugged permutation, same reward noise stream) for a given ``k``, under either protocol.
 
 Timing: CPU time from ``time.process_time_ns`` (all threads of the worker, so a teacher that
 calls multithreaded BLAS is charged in full; BLAS is limited to one thread per worker anyway so
 that workers do not oversubscribe the cores). Three clock reads per step attribute the time to
-the teacher (``sample`` and ``update``) and the student (the episode); each read costs about
-0.6 µs of CPU on Linux, which is measured per job and subtracted from each timed interval.
+the teacher (``sample`` and ``update``) and the student (the episodes; under grpo also the
+``np.repeat`` of the prompts); each read costs about 0.6 µs of CPU on Linux, which is measured
+per job and subtracted from each timed interval. A mastery check between steps is timed out of
+both (one more clock read after it, so each interval still carries one read).
 """
 
 from __future__ import annotations
@@ -61,6 +97,7 @@ from autocurriculum.bench.scenarios import make_scenario
 from autocurriculum.bench.suites import (
     EXPERT_DOCS,
     EXPERT_RULES,
+    PROTOCOLS,
     TeacherSpec,
     expert_params,
     plan,
@@ -70,12 +107,14 @@ from autocurriculum.checkpoint import atomic_write_bytes
 from autocurriculum.spaces import Box, Discrete
 
 __all__ = [
+    "PROTOCOLS",
     "SUMMARY_COLUMNS",
     "BenchmarkError",
     "Job",
     "JobResult",
     "Run",
     "RunDirError",
+    "check_protocol",
     "derive_seeds",
     "eval_points",
     "load_run",
@@ -96,6 +135,7 @@ SUMMARY_COLUMNS = (
     "scenario",
     "seeds",
     "episodes",
+    "protocol",
     "best_possible_mean",
     "final_mean",
     "final_ci_low",
@@ -105,6 +145,10 @@ SUMMARY_COLUMNS = (
     "auc_ci_high",
     "episodes_to_90_mean",
     "reached_90",
+    "episodes_to_best_mean",
+    "episodes_to_best_ci_low",
+    "episodes_to_best_ci_high",
+    "reached_best",
     "teacher_us_per_episode",
     "student_us_per_episode",
 )
@@ -121,6 +165,13 @@ IMAGE_RESOLUTION = 100
 FRAME_RESOLUTION = 50
 #: Random state of the bootstrap CIs in summary.csv, so the summary is reproducible.
 CI_RANDOM_STATE = 0
+#: Defaults of the grpo protocol: tasks sampled per step, rollouts per task.
+DEFAULT_PROMPTS = 8
+DEFAULT_GROUP = 4
+#: Steps of at least this many episodes read the score after every step for first mastery
+#: (at most ~0.6 µs per episode even on grid-4d); shorter steps on a Box student read it at
+#: the eval points only.
+MASTERY_STEP_EPISODES = 16
 
 
 class BenchmarkError(RuntimeError):
@@ -134,7 +185,12 @@ class RunDirError(ValueError):
 # --------------------------------------------------------------------------- jobs
 @dataclass(frozen=True)
 class Job:
-    """One (teacher, scenario, seed) run."""
+    """One (teacher, scenario, seed) run.
+
+    ``protocol`` is ``"plain"`` (``batch_size`` tasks per step) or ``"grpo"`` (``prompts``
+    tasks per step, each played ``group`` times, ``batch_size`` must be 1); ``prompts`` and
+    ``group`` are ignored under plain. Bad values raise ``ValueError`` naming them.
+    """
 
     teacher: str
     label: str
@@ -144,13 +200,44 @@ class Job:
     episodes: int
     eval_every: int
     batch_size: int = 1
+    protocol: str = "plain"
+    prompts: int = DEFAULT_PROMPTS
+    group: int = DEFAULT_GROUP
+
+    def __post_init__(self) -> None:
+        check_protocol(self.protocol, self.prompts, self.group, self.batch_size)
 
     @property
     def key(self) -> str:
         return f"{self.label}__{self.scenario}__seed{self.seed}"
 
+    @property
+    def step_episodes(self) -> int:
+        """Episodes per step: ``prompts * group`` under grpo, at most ``batch_size`` under plain."""
+        return self.prompts * self.group if self.protocol == "grpo" else self.batch_size
+
+    def protocol_text(self) -> str:
+        """The protocol in one token, for tables: ``plain``, ``plain(batch=16)``, ``grpo(8x4)``."""
+        if self.protocol == "grpo":
+            return f"grpo({self.prompts}x{self.group})"
+        return "plain" if self.batch_size == 1 else f"plain(batch={self.batch_size})"
+
     def describe(self) -> str:
         return f"{self.label} on {self.scenario}, seed {self.seed}"
+
+
+def check_protocol(protocol: Any, prompts: Any, group: Any, batch_size: Any = 1) -> None:
+    """Raise ``ValueError`` naming the bad value of a protocol and its parameters."""
+    if not isinstance(protocol, str) or protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
+    _check_positive(prompts, "prompts")
+    _check_positive(group, "group")
+    _check_positive(batch_size, "batch_size")
+    if protocol == "grpo" and batch_size != 1:
+        raise ValueError(
+            f"batch_size applies to the plain protocol only, got batch_size={batch_size!r} with "
+            "protocol 'grpo' (a grpo step is prompts x group episodes)"
+        )
 
 
 @dataclass
@@ -181,14 +268,31 @@ def derive_seeds(seed: int) -> tuple[int, int]:
     )
 
 
-def eval_points(episodes: int, eval_every: int) -> NDArray[np.int64]:
-    """Episode counts at which the score is read: 0, every ``eval_every``, and the last one."""
-    if episodes < 1 or eval_every < 1:
-        raise ValueError(f"episodes and eval_every must be >= 1, got {episodes}, {eval_every}")
+def eval_points(episodes: int, eval_every: int, step: int = 1) -> NDArray[np.int64]:
+    """Episode counts at which the score is read: 0, every ``eval_every``, and the last one.
+
+    With ``step > 1`` (a grpo step of ``step`` episodes, which cannot be split) each point is
+    moved up to the end of the step that reaches or crosses it, the next multiple of ``step``,
+    and points that land on the same step are kept once.
+
+    Examples
+    --------
+    >>> eval_points(250, 100).tolist()
+    [0, 100, 200, 250]
+    >>> eval_points(250, 100, step=32).tolist()
+    [0, 128, 224, 256]
+    """
+    if episodes < 1 or eval_every < 1 or step < 1:
+        raise ValueError(
+            f"episodes, eval_every and step must be >= 1, got {episodes}, {eval_every}, {step}"
+        )
     points = list(range(0, episodes + 1, eval_every))
     if points[-1] != episodes:
         points.append(episodes)
-    return np.asarray(points, dtype=np.int64)
+    out = np.asarray(points, dtype=np.int64)
+    if step > 1:
+        out = np.unique(-(-out // step) * step)
+    return out
 
 
 def _timer_cost_ns(clock: Callable[[], int], n: int = 2000) -> float:
@@ -239,7 +343,9 @@ def _run_job(job: Job) -> JobResult:
     teacher, student, teacher_params = _build(job)
     space = student.space
     teacher_seed, student_seed = derive_seeds(job.seed)
-    points = eval_points(job.episodes, job.eval_every)
+    grpo = job.protocol == "grpo"
+    step_episodes = job.step_episodes
+    points = eval_points(job.episodes, job.eval_every, step_episodes if grpo else 1)
     pictures = isinstance(space, Box) and space.ndim >= 2
     log_tasks = pictures or isinstance(space, Discrete)
     snap_every = max(1, math.ceil((len(points) - 1) / (MAX_SNAPSHOTS - 1)))
@@ -248,6 +354,10 @@ def _run_job(job: Job) -> JobResult:
     timer_ns = _timer_cost_ns(clock)
     scores = np.empty(len(points), dtype=np.float64)
     scores[0] = student.score()
+    best = float(student.best_possible())
+    per_step = isinstance(space, Discrete) or step_episodes >= MASTERY_STEP_EPISODES
+    first_best: int | None = 0 if scores[0] >= best else None
+    check = _mastery_check(student, best) if per_step and first_best is None else None
     snapshots: list[dict[str, Any]] = []
     frames: list[NDArray[np.uint8]] = []
     if pictures:
@@ -260,15 +370,35 @@ def _run_job(job: Job) -> JobResult:
     steps = 0
     for i in range(1, len(points)):
         n = int(points[i] - points[i - 1])
-        if job.batch_size == 1:
-            t_ns, s_ns = _steps_single(teacher, student, n, clock, log_fn)
-            steps += n
+        if grpo:
+            t_ns, s_ns, k, at = _steps_grpo(
+                teacher, student, n // step_episodes, job.prompts, job.group, clock, log_fn, check
+            )
+        elif job.batch_size == 1:
+            at = None
+            if check is None:
+                t_ns, s_ns = _steps_single(teacher, student, n, clock, log_fn)
+            else:
+                t_ns, s_ns, at = _steps_single_checked(teacher, student, n, clock, log_fn, check)
+                if at is not None and at < n:
+                    more_t, more_s = _steps_single(teacher, student, n - at, clock, log_fn)
+                    t_ns += more_t
+                    s_ns += more_s
+            k = n
         else:
-            t_ns, s_ns, k = _steps_batch(teacher, student, n, job.batch_size, clock, log_fn)
-            steps += k
+            t_ns, s_ns, k, at = _steps_batch(
+                teacher, student, n, job.batch_size, clock, log_fn, check
+            )
+        steps += k
         teacher_ns += t_ns
         student_ns += s_ns
+        if at is not None:
+            first_best = int(points[i - 1]) + at
+            check = None
         scores[i] = student.score()
+        if first_best is None and scores[i] >= best:
+            first_best = int(points[i])
+            check = None
         if pictures and (i % snap_every == 0 or i == len(points) - 1):
             model = _snapshot(teacher)
             snapshots.append({"episode": int(points[i]), "model": model})
@@ -279,7 +409,7 @@ def _run_job(job: Job) -> JobResult:
     student_cpu = max(0.0, student_ns - steps * timer_ns)
     arrays: dict[str, NDArray[Any]] = {"eval_episodes": points, "scores": scores}
     if log_tasks:
-        tasks = _stack_log(log, job.batch_size, space)
+        tasks = _stack_log(log, grpo or job.batch_size > 1, space)
         if isinstance(space, Box):
             stride = max(1, math.ceil(len(tasks) / MAX_TASK_POINTS))
             arrays["task_episodes"] = np.arange(0, len(tasks), stride, dtype=np.int64)
@@ -316,8 +446,11 @@ def _run_job(job: Job) -> JobResult:
         "teacher_seed": teacher_seed,
         "student_seed": student_seed,
         "space": space.to_dict(),
-        "best_possible": float(student.best_possible()),
+        "best_possible": best,
         "final_score": float(scores[-1]),
+        "episodes_run": int(points[-1]),
+        "episodes_to_best": first_best,
+        "mastery_check": "step" if per_step else "eval",
         "teacher_cpu_ns": float(teacher_cpu),
         "student_cpu_ns": float(student_cpu),
         "teacher_cpu_ns_raw": int(teacher_ns),
@@ -409,6 +542,52 @@ def _steps_single(
     return t_ns, s_ns
 
 
+def _mastery_check(student: Any, best: float) -> Callable[[], bool]:
+    score = student.score
+
+    def mastered() -> bool:
+        return score() >= best
+
+    return mastered
+
+
+def _steps_single_checked(
+    teacher: Any,
+    student: Any,
+    n: int,
+    clock: Callable[[], int],
+    log: Callable[[Any], None] | None,
+    mastered: Callable[[], bool],
+) -> tuple[int, int, int | None]:
+    """:func:`_steps_single` that stops after the first step that masters the student.
+
+    Returns the teacher and student CPU ns and the steps played if mastered (else ``None``:
+    all ``n`` were played). The check runs between a clock read and a fresh one, so neither
+    side is charged for it.
+    """
+    sample = teacher.sample
+    update = teacher.update
+    play = student.episode
+    t_ns = 0
+    s_ns = 0
+    t0 = clock()
+    for j in range(n):
+        task = sample()
+        t1 = clock()
+        if log is not None:
+            log(task)
+        reward = play(task)
+        t2 = clock()
+        update(task, reward)
+        t3 = clock()
+        t_ns += (t1 - t0) + (t3 - t2)
+        s_ns += t2 - t1
+        if mastered():
+            return t_ns, s_ns, j + 1
+        t0 = clock()
+    return t_ns, s_ns, None
+
+
 def _steps_batch(
     teacher: Any,
     student: Any,
@@ -416,11 +595,18 @@ def _steps_batch(
     batch: int,
     clock: Callable[[], int],
     log: Callable[[Any], None] | None,
-) -> tuple[int, int, int]:
+    mastered: Callable[[], bool] | None = None,
+) -> tuple[int, int, int, int | None]:
+    """Plain steps of up to ``batch`` tasks over ``n`` episodes.
+
+    Returns teacher ns, student ns, steps, and the episodes played when ``mastered`` first
+    held after a step (``None`` if it never did or was not given).
+    """
     t_ns = 0
     s_ns = 0
     steps = 0
     done = 0
+    at: int | None = None
     t0 = clock()
     while done < n:
         b = min(batch, n - done)
@@ -437,13 +623,57 @@ def _steps_batch(
         t0 = t3
         done += b
         steps += 1
-    return t_ns, s_ns, steps
+        if mastered is not None:
+            if mastered():
+                at = done
+                mastered = None
+            t0 = clock()
+    return t_ns, s_ns, steps, at
 
 
-def _stack_log(log: list[Any], batch_size: int, space: Any) -> NDArray[Any]:
+def _steps_grpo(
+    teacher: Any,
+    student: Any,
+    n_steps: int,
+    prompts: int,
+    group: int,
+    clock: Callable[[], int],
+    log: Callable[[Any], None] | None,
+    mastered: Callable[[], bool] | None,
+) -> tuple[int, int, int, int | None]:
+    """``n_steps`` grpo steps; returns the same as :func:`_steps_batch`."""
+    ids = np.repeat(np.arange(prompts, dtype=np.int64), group)
+    per_step = prompts * group
+    t_ns = 0
+    s_ns = 0
+    at: int | None = None
+    t0 = clock()
+    for j in range(n_steps):
+        tasks = teacher.sample(prompts)
+        t1 = clock()
+        batch = np.repeat(tasks, group, axis=0)
+        if log is not None:
+            log(batch)
+        rewards = student.episodes(batch)
+        t2 = clock()
+        # A fresh ids array per step: a teacher may keep what it is given.
+        teacher.update(batch, rewards, signals={"group": ids.copy()})
+        t3 = clock()
+        t_ns += (t1 - t0) + (t3 - t2)
+        s_ns += t2 - t1
+        t0 = t3
+        if mastered is not None:
+            if mastered():
+                at = (j + 1) * per_step
+                mastered = None
+            t0 = clock()
+    return t_ns, s_ns, n_steps, at
+
+
+def _stack_log(log: list[Any], batched: bool, space: Any) -> NDArray[Any]:
     if not log:
         return np.empty((0, *space.task_shape))
-    if batch_size == 1:
+    if not batched:
         return np.asarray(log)
     return np.concatenate([np.asarray(x) for x in log], axis=0)
 
@@ -469,7 +699,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _job_dict(job: Job) -> dict[str, Any]:
-    return {
+    out = {
         "key": job.key,
         "teacher": job.teacher,
         "label": job.label,
@@ -480,6 +710,10 @@ def _job_dict(job: Job) -> dict[str, Any]:
         "eval_every": job.eval_every,
         "batch_size": job.batch_size,
     }
+    # A plain job is described exactly as before the protocol option, so older runs resume.
+    if job.protocol != "plain":
+        out.update(protocol=job.protocol, prompts=job.prompts, group=job.group)
+    return out
 
 
 def _dump_json(path: Path, data: Any) -> None:
@@ -515,6 +749,9 @@ def run_benchmark(
     out: str | os.PathLike[str],
     episodes: int | None = None,
     batch_size: int = 1,
+    protocol: str = "plain",
+    prompts: int = DEFAULT_PROMPTS,
+    group: int = DEFAULT_GROUP,
     workers: int | None = None,
     progress: bool = True,
     strict: bool = True,
@@ -539,7 +776,16 @@ def run_benchmark(
         10 evaluations' worth evaluates every ``episodes // 10`` episodes instead, so even a
         short run has a curve.
     batch_size : int
-        Tasks per ``sample``/``update`` call; 1 is the faithful protocol.
+        Tasks per ``sample``/``update`` call under the plain protocol; 1 is the faithful
+        protocol. Must be 1 under grpo.
+    protocol : {"plain", "grpo"}
+        The episode loop (see the module docstring). ``"grpo"`` runs the teachers that need an
+        |advantage| signal (SEC, DUMP), which plain leaves out; every other teacher runs under
+        it too, ignoring the signal.
+    prompts, group : int
+        grpo only: tasks sampled per step, and rollouts per task (a step plays
+        ``prompts * group`` episodes; eval points move to the end of the step that reaches
+        them). Validated, then ignored, under plain.
     workers : int or None
         Worker processes; ``None`` means ``os.cpu_count()``. 1 runs in this process.
     progress : bool
@@ -559,19 +805,21 @@ def run_benchmark(
     autocurriculum._registry.UnknownNameError
         An unknown teacher or scenario name.
     ValueError
-        Bad arguments, or ``out`` holds another run.
+        Bad arguments (the message names the value), or ``out`` holds another run.
     BenchmarkError
         A job failed; the message names the job and the worker's exception is chained.
     """
     seed_list = _seed_list(seeds)
-    _check_positive(batch_size, "batch_size")
+    check_protocol(protocol, prompts, group, batch_size)
+    if protocol == "plain":
+        prompts, group = DEFAULT_PROMPTS, DEFAULT_GROUP  # unused: keep the jobs canonical
     if episodes is not None:
         _check_positive(episodes, "episodes")
     if workers is None:
         workers = os.cpu_count() or 1
     _check_positive(workers, "workers")
 
-    pairs, skipped = plan(teachers, scenarios, strict=strict)
+    pairs, skipped = plan(teachers, scenarios, strict=strict, protocol=protocol)
     jobs: list[Job] = []
     for pair in pairs:
         sc = make_scenario(pair.scenario)
@@ -587,6 +835,9 @@ def run_benchmark(
                 episodes=n_ep,
                 eval_every=every,
                 batch_size=batch_size,
+                protocol=protocol,
+                prompts=prompts,
+                group=group,
             )
             for s in seed_list
         )
@@ -603,6 +854,7 @@ def run_benchmark(
         "seeds": seed_list,
         "episodes": episodes,
         "batch_size": batch_size,
+        "protocol": _protocol_config(protocol, prompts, group, batch_size),
         "skipped": skipped,
         "expert_rules": {
             t: EXPERT_DOCS.get(t, "see autocurriculum.bench.suites.EXPERT_RULES")
@@ -612,6 +864,9 @@ def run_benchmark(
         "seed_derivation": "numpy.random.SeedSequence(seed).spawn(2) -> (teacher, student)",
         "timing": "time.process_time_ns around sample/update (teacher) and episode (student), "
         "minus the measured cost of a clock read per interval; BLAS limited to 1 thread",
+        "mastery": "episodes_to_best: first episode count with student.score() >= "
+        f"best_possible(), read after every step on Discrete students or steps of >= "
+        f"{MASTERY_STEP_EPISODES} episodes, else at the eval points (each job's mastery_check)",
         "jobs": [_job_dict(j) for j in jobs],
     }
     if resume and overwrite:
@@ -632,6 +887,20 @@ def run_benchmark(
     _execute(todo, run_dir, workers=workers, progress=progress, total=len(jobs), done=len(done))
     write_summary(run_dir)
     return run_dir
+
+
+def _protocol_config(protocol: str, prompts: int, group: int, batch_size: int) -> dict[str, Any]:
+    if protocol == "grpo":
+        return {
+            "name": "grpo",
+            "prompts": prompts,
+            "group": group,
+            "step_episodes": prompts * group,
+            "signals": "{'group': numpy.repeat(numpy.arange(prompts), group)}",
+            "eval": "each eval point is read at the end of the step that reaches or crosses it; "
+            "eval_episodes hold those steps' episode counts",
+        }
+    return {"name": "plain", "batch_size": batch_size}
 
 
 def _version() -> str:
@@ -812,7 +1081,17 @@ def _read_result_files(run_dir: Path, job: dict[str, Any]) -> JobResult:
             raise RunDirError(f"{npz_name} in {str(run_dir)!r} is corrupt: no {k!r} array")
     if arrays["scores"].shape != arrays["eval_episodes"].shape:
         raise RunDirError(f"{npz_name} in {str(run_dir)!r} is corrupt: scores and episodes differ")
-    spec = Job(
+    try:
+        spec = _job_from_dict(job)
+    except ValueError as err:
+        raise RunDirError(
+            f"{CONFIG_FILE} in {str(run_dir)!r} is corrupt: job {key}: {err}"
+        ) from err
+    return JobResult(job=spec, arrays=arrays, meta=meta)
+
+
+def _job_from_dict(job: dict[str, Any]) -> Job:
+    return Job(
         teacher=job["teacher"],
         label=job["label"],
         params=job["params"],
@@ -821,8 +1100,10 @@ def _read_result_files(run_dir: Path, job: dict[str, Any]) -> JobResult:
         episodes=job["episodes"],
         eval_every=job["eval_every"],
         batch_size=job["batch_size"],
+        protocol=job.get("protocol", "plain"),
+        prompts=job.get("prompts", DEFAULT_PROMPTS),
+        group=job.get("group", DEFAULT_GROUP),
     )
-    return JobResult(job=spec, arrays=arrays, meta=meta)
 
 
 def load_run(run_dir: str | os.PathLike[str]) -> Run:
@@ -885,12 +1166,16 @@ def _summary_row(
     aucs = metrics.auc(curves, x)
     auc_mean, auc_lo, auc_hi = metrics.bootstrap_ci(aucs, random_state=random_state)
     to90 = metrics.episodes_to_threshold(curves, x, 0.9 * best)
-    episodes = sum(r.job.episodes for r in group)
+    to_best = _episodes_to_best(group, random_state)
+    # Under grpo the last step can run past the budget: per-episode figures count what ran.
+    episodes = sum(int(r.eval_episodes[-1]) for r in group)
+    protocols = sorted({r.job.protocol_text() for r in group})
     return {
         "teacher": teacher,
         "scenario": scenario,
         "seeds": len(group),
-        "episodes": int(group[0].job.episodes),
+        "episodes": int(x[-1]),
+        "protocol": "/".join(protocols),
         "best_possible_mean": float(best.mean()),
         "final_mean": final_mean,
         "final_ci_low": final_lo,
@@ -900,8 +1185,32 @@ def _summary_row(
         "auc_ci_high": auc_hi,
         "episodes_to_90_mean": metrics.mean_if_all_reached(to90),
         "reached_90": f"{int(np.count_nonzero(~np.isnan(to90)))}/{len(group)}",
+        **to_best,
         "teacher_us_per_episode": sum(r.meta["teacher_cpu_ns"] for r in group) / episodes / 1e3,
         "student_us_per_episode": sum(r.meta["student_cpu_ns"] for r in group) / episodes / 1e3,
+    }
+
+
+def _episodes_to_best(group: list[JobResult], random_state: int) -> dict[str, Any]:
+    """Mean and bootstrap CI of ``episodes_to_best`` over the seeds that reached it."""
+    nan = float("nan")
+    if any("episodes_to_best" not in r.meta for r in group):  # a run from before the field
+        return {
+            "episodes_to_best_mean": nan,
+            "episodes_to_best_ci_low": nan,
+            "episodes_to_best_ci_high": nan,
+            "reached_best": "",
+        }
+    values = [r.meta["episodes_to_best"] for r in group]
+    reached = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    mean = low = high = nan
+    if reached:
+        mean, low, high = metrics.bootstrap_ci(np.array(reached), random_state=random_state)
+    return {
+        "episodes_to_best_mean": mean,
+        "episodes_to_best_ci_low": low,
+        "episodes_to_best_ci_high": high,
+        "reached_best": f"{len(reached)}/{len(group)}",
     }
 
 

@@ -4,8 +4,9 @@ A suite names teachers and scenarios; :func:`plan` turns teachers x scenarios in
 that can actually run:
 
 - a teacher runs on a scenario only if it serves the scenario's space kind;
-- a teacher that needs a trainer-side signal (|advantage|, value loss) is left out, because the
-  synthetic students produce rewards only;
+- a teacher that needs a trainer-side signal (|advantage|: SEC, DUMP) runs only under the
+  runner's ``"grpo"`` protocol, which rolls each task out as a group and passes the group ids;
+  under ``"plain"`` (rewards only) it is left out, with a reason that says to use grpo;
 - a teacher with required parameters that nobody supplies (a manual ``schedule`` needs its
   stages) is left out of composed suites, and is an error when asked for by name;
 - a teacher that needs expert knowledge (ADR's start point and thresholds) gets it from
@@ -50,6 +51,8 @@ __all__ = [
 
 #: Constructor parameters the runner supplies itself.
 RUNNER_SUPPLIED = ("space", "seed", "student")
+#: The runner's episode-loop protocols (see :mod:`autocurriculum.bench.runner`).
+PROTOCOLS = ("plain", "grpo")
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,7 @@ def plan(
     scenarios: Sequence[str],
     *,
     strict: bool,
+    protocol: str = "plain",
 ) -> tuple[list[PlannedPair], list[dict[str, str]]]:
     """The (teacher, scenario) pairs that can run, and the ones left out with a reason.
 
@@ -272,6 +276,9 @@ def plan(
     strict : bool
         Whether the teachers were asked for by name (the ``--teachers`` option): then a teacher
         that can run on none of the scenarios is an error rather than a skip.
+    protocol : {"plain", "grpo"}
+        The runner's episode loop. Teachers that need a trainer signal (``requires_signals``)
+        are planned under ``"grpo"`` only.
 
     Raises
     ------
@@ -279,7 +286,7 @@ def plan(
         An unknown teacher or scenario name (lists the known ones, with a suggestion).
     ValueError
         A teacher parameter its constructor does not take; with ``strict``, a teacher that
-        cannot run on any of the scenarios.
+        cannot run on any of the scenarios; an unknown ``protocol``.
 
     Notes
     -----
@@ -287,6 +294,8 @@ def plan(
     rejects a scenario's space (its own ``ValueError``) is left out with that message instead
     of failing a worker mid-run.
     """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
     specs = [t if isinstance(t, TeacherSpec) else TeacherSpec(t) for t in teachers]
     labels = [s.label for s in specs]
     dupes = sorted({x for x in labels if labels.count(x) > 1})
@@ -314,8 +323,11 @@ def plan(
             if sc.space_kind not in kinds:
                 reason = f"serves {'/'.join(kinds)} spaces, the scenario is {sc.space_kind}"
                 code = "space-kind"
-            elif _requires_signals(spec.name):
-                reason = "needs a trainer signal (|advantage|, value loss); students give rewards"
+            elif protocol == "plain" and _requires_signals(spec.name):
+                reason = (
+                    "needs a trainer signal (|advantage|) that the plain protocol does not give; "
+                    "run it under the grpo protocol (--protocol grpo, protocol='grpo')"
+                )
                 code = "signals"
             if reason is None:
                 params = {**expert_params(spec.name, sc, probes[sc.name]), **spec.params}
@@ -404,9 +416,9 @@ def check_names(
 #: for arms), the classic ones and the baselines, on three scenarios that separate them (the toy
 #: grid, a mostly unfeasible grid, an arms chain), with 5 seeds and the full 20k-episode
 #: protocol. Teachers take 15-100 µs per episode, so the suite costs a few minutes of CPU.
-#: Left out (they run in ``full``): teachers that need trainer signals (sec, dump) or
-#: hand-written stages (schedule), the binned adapter (the slowest, ~240 µs per episode), and
-#: ``auto``, which delegates to lp-tree / zlp and would duplicate their rows.
+#: Left out: teachers that need trainer signals (sec, dump; they run in ``full`` under the grpo
+#: protocol) or hand-written stages (schedule), the binned adapter (the slowest, ~240 µs per
+#: episode), and ``auto``, which delegates to lp-tree / zlp and would duplicate their rows.
 QUICK_TEACHERS: tuple[str, ...] = (
     "random",
     "oracle",

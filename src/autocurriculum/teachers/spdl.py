@@ -478,11 +478,10 @@ def _values(signals: Any, scores: NDArray[np.float64]) -> NDArray[np.float64]:
     if signals is None:
         return scores
     if isinstance(signals, dict):
+        # Trainers send other signals too (a GRPO loop sends group ids); without a value
+        # estimate among them, the scores are the values, as with no signals at all.
         if "value" not in signals:
-            raise ValueError(
-                "SPDL reads a per-task value estimate from signals: pass an array, or a mapping "
-                f"with a 'value' key; got keys {sorted(signals)}"
-            )
+            return scores
         signals = signals["value"]
     return np.asarray(signals, dtype=np.float64)
 
