@@ -13,9 +13,12 @@ figures to ``benchmarks/figures/``, tables to stdout and ``<out>/tables.md``:
       update gets the rewards and ``signals={"group": ids}`` (one id per prompt), so SEC and
       DUMP compute GRPO |advantages| from the group. Teachers that read no signal ignore it.
 
-    SEC and DUMP need an |advantage| signal, which the runner's loop does not produce (its
-    planner leaves them out), so this script runs its own loop. It reuses the runner's seed
-    derivation (``derive_seeds``), so job seed ``k`` meets the same student as in the runner.
+    The project's runner has the same two protocols (``autocurriculum bench --protocol
+    grpo``), but this script keeps its own loop for what the runner does not record: every
+    forgetting event and its recovery, the arm of every episode, and runs past the budget (up
+    to ``--cap``) until everything is mastered, so that slow teachers get a time rather than
+    a censored one. It reuses the runner's seed derivation (``derive_seeds``), so job seed
+    ``k`` meets the same student as in the runner.
 
     Per run it records: the score (% of arms mastered) every 100 episodes up to
     the scenario budget (20,000), for the final score and the AUC; the first episode at which
@@ -127,6 +130,7 @@ def run_arms_job(
     eval_every: int = 100,
     cap: int = 60_000,
     student_params: dict[str, Any] | None = None,
+    budget: int | None = None,
 ) -> dict[str, Any]:
     """One run of a teacher on an arms scenario; returns arrays and scalars (see module doc)."""
     sc = make_scenario(scenario)
@@ -147,7 +151,7 @@ def run_arms_job(
     chain_mask = np.zeros(n, dtype=bool)
     chain_mask[roles["chain"]] = True
 
-    budget = sc.episodes
+    budget = sc.episodes if budget is None else budget
     group_ids = np.repeat(np.arange(prompts), group)
     n_evals = budget // eval_every + 1
     curve = np.full(n_evals, np.nan)
@@ -578,10 +582,68 @@ def cmd_report(args: argparse.Namespace) -> None:
         parts.append(decay_table(results))
         if args.figures:
             figures(results)
+    parts.append(stopping_table(results))
     parts.append(grid_tables([out / "grid", out / "grid-distractors"]))
     text = "\n".join(parts)
     (out / "tables.md").write_text(text)
     print(text)
+
+
+# ------------------------------------------------------------------- stopping runs
+STOP_SCENARIO = "arms-mixed-60k"
+STOP_BUDGET = 60_000
+STOP_WINDOW = 5_000
+STOP_LABELS = ("random", "tscl", "learnability", "plr", "zlp")
+
+
+def _stop_worker(args: tuple[Spec, int, str]) -> str:
+    spec, seed, path = args
+    result = run_arms_job(spec, "arms-mixed", seed, "plain", budget=STOP_BUDGET)
+    result["scenario"] = STOP_SCENARIO
+    _save(Path(path), result)
+    return path
+
+
+def cmd_stopping(args: argparse.Namespace) -> None:
+    """arms-mixed for 60,000 episodes: does the share on unlearnable arms go to zero?"""
+    jobs = []
+    for spec in ARMS_SPECS:
+        if spec.label not in STOP_LABELS or (args.teachers and spec.label not in args.teachers):
+            continue
+        for seed in range(args.seeds):
+            key = _job_key(spec.label, STOP_SCENARIO, "plain", seed)
+            path = Path(args.out) / "arms" / f"{key}.npz"
+            if path.exists() and not args.overwrite:
+                continue
+            jobs.append((spec, seed, str(path)))
+    print(f"{len(jobs)} stopping jobs", file=sys.stderr)
+    _run_pool(_stop_worker, jobs, args.workers)
+
+
+def stopping_table(results: list[dict[str, Any]]) -> str:
+    runs_by = _group([r for r in results if r["scenario"] == STOP_SCENARIO])
+    if not runs_by:
+        return ""
+    windows = range(0, STOP_BUDGET, STOP_WINDOW)
+    head = " | ".join(f"{w // 1000}-{(w + STOP_WINDOW) // 1000}k" for w in windows)
+    lines = [
+        f"### arms-mixed over {STOP_BUDGET:,} episodes: share on the unlearnable arms",
+        "",
+        "% of the episodes of each 5,000-episode window spent on the 10 unlearnable arms "
+        "(uniform: 28.6%), mean over the seeds; the last column is the mean [95% bootstrap "
+        "CI] of the last window.",
+        "",
+        f"| teacher | {head} | last window |",
+        "|---|" + "---|" * (len(windows) + 1),
+    ]
+    for (_, _, label), runs in sorted(runs_by.items(), key=lambda kv: STOP_LABELS.index(kv[0][2])):
+        shares = np.array(
+            [[_unlearnable_share(r, w, w + STOP_WINDOW) for w in windows] for r in runs]
+        )
+        cells = " | ".join(f"{100 * v:.1f}" for v in shares.mean(axis=0))
+        last = _mean_ci((100 * shares[:, -1]).tolist(), "{:.1f}")
+        lines.append(f"| {label} | {cells} | {last} |")
+    return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------- forgetting runs
@@ -621,7 +683,7 @@ def cmd_forgetting(args: argparse.Namespace) -> None:
     """arms-chain with a reset at 8,000 episodes, and arms-decay (plain protocol)."""
     jobs = []
     for spec in ARMS_SPECS:
-        if spec.label not in FORGET_LABELS:
+        if spec.label not in FORGET_LABELS or (args.teachers and spec.label not in args.teachers):
             continue
         for scenario in FORGET_SCENARIOS:
             for seed in range(args.seeds):
@@ -935,9 +997,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     p = sub.add_parser("forgetting", help="arms-chain with a reset, for the forgetting figure")
     p.add_argument("--out", default="runs/discrete")
     p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--teachers", nargs="*", default=None, help="labels (default: all)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_forgetting)
+
+    p = sub.add_parser("stopping", help="arms-mixed for 60k episodes: unlearnable share")
+    p.add_argument("--out", default="runs/discrete")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--teachers", nargs="*", default=None, help="labels (default: all)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_stopping)
 
     p = sub.add_parser("report", help="tables and figures from the run directories")
     p.add_argument("--out", default="runs/discrete")

@@ -92,20 +92,48 @@ def test_exploration_weights_by_hand():
 
 
 def test_progress_elsewhere_forgives_quiet():
-    teacher = ZLP(ac.Discrete(3), boredom=20.0, unlock=0.05, seed=0)
+    teacher = ZLP(ac.Discrete(3), boredom=20.0, unlock=1.0, seed=0)
     teacher.update([1] * 10, [0.0] * 10)
     teacher.update([2] * 40, [0.0] * 40)
     assert teacher.events_ == 0.0
     teacher.update([2], [1.0])  # a first success after 40 failures: 3.2 sd, confirmed progress
     assert teacher.events_ == 1.0
     assert teacher.quiet_[2] == 0.0
-    # Arm 1's quiet count of 10 is forgiven by a factor exp(-0.05), lazily.
-    assert teacher.exploration_weights()[1] == pytest.approx(math.exp(-10 * math.exp(-0.05) / 20))
-    teacher.update([1], [0.0])  # written back when the arm is played: 10 e^-0.05 + 1
-    assert teacher.quiet_[1] == pytest.approx(10 * math.exp(-0.05) + 1)
+    # Arm 1's quiet count of 10 is forgiven one episode per episode of progress, lazily.
+    assert teacher.exploration_weights()[1] == pytest.approx(math.exp(-9 / 20))
+    teacher.update([1], [0.0])  # written back when the arm is played: 10 - 1 + 1
+    assert teacher.quiet_[1] == pytest.approx(10.0)
+    assert teacher.exploration_weights()[1] == pytest.approx(math.exp(-10 / 20))
     off = ZLP(ac.Discrete(3), boredom=20.0, unlock=0.0, seed=0)
     off.update([1] * 10 + [2] * 40 + [2], [0.0] * 50 + [1.0])
     assert off.exploration_weights()[1] == pytest.approx(math.exp(-10 / 20))
+    # Forgiveness stops at zero quiet: the weight never exceeds the room to learn.
+    big = ZLP(ac.Discrete(3), boredom=20.0, unlock=100.0, seed=0)
+    big.update([1] * 10 + [2] * 40 + [2], [0.0] * 50 + [1.0])
+    assert big.exploration_weights()[1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("n_arms", [3, 50])
+def test_long_batches_with_repeats_equal_one_at_a_time(n_arms):
+    # Batches dominated by a few arms go through the one-item path; the state must match
+    # single updates bit for bit.
+    rng = np.random.default_rng(n_arms)
+    batch = ZLP(ac.Discrete(n_arms), seed=0)
+    single = ZLP(ac.Discrete(n_arms), seed=0)
+    for _ in range(20):
+        tasks = rng.choice(n_arms, size=64, p=None if n_arms == 3 else _skewed(n_arms))
+        scores = (rng.random(64) < (tasks % 4) / 4).astype(float)
+        batch.update(tasks, scores)
+        for task, score in zip(tasks.tolist(), scores.tolist(), strict=True):
+            single.update(task, score)
+    assert batch.events_ == single.events_ > 0
+    for name in ("f_", "s_", "count_", "quiet_", "quiet_mark_", "value_", "novelty_log_"):
+        np.testing.assert_array_equal(getattr(batch, name), getattr(single, name), err_msg=name)
+
+
+def _skewed(n):
+    p = 1.0 / np.arange(1, n + 1) ** 2
+    return p / p.sum()
 
 
 def test_forgiveness_in_a_batch_equals_one_at_a_time():
@@ -130,12 +158,15 @@ def test_a_held_arm_left_alone_is_rehearsed():
     teacher.update([1] * 50, [0.0] * 50)
     # Arm 0 was last played 50 episodes ago; the horizon is 25 sweeps x 2 arms = 50 episodes.
     assert teacher.exploration_weights()[0] == pytest.approx(0.3 * (1 - math.exp(-1.0)))
-    # Rehearsal is for reliable arms: f^4. An arm at f = 1/2 gets 1/16 of it.
-    half = ZLP(ac.Discrete(2), stale_sweeps=25.0, rehearsal=0.3, seed=0)
-    half.f_[0] = 0.5
-    half.last_[0] = -50
-    room = 0.5 * math.exp(-half.quiet_[0] / half.boredom)
-    assert half.exploration_weights()[0] == pytest.approx(room + 0.3 / 16 * (1 - math.exp(-1)))
+    # Rehearsal is for reliable arms: f^4. An arm at 25% chance success gets ~1/256 of it.
+    chance = ZLP(ac.Discrete(2), stale_sweeps=25.0, rehearsal=0.3, boredom=20.0, seed=0)
+    chance.update([0] * 40, [1.0, 0.0, 0.0, 0.0] * 10)
+    chance.update([1] * 50, [0.0] * 50)
+    f, quiet = chance.f_[0], chance.quiet_[0]
+    assert 0.1 < f < 0.4
+    assert chance.quiet_mark_[0] == chance.events_  # nothing to forgive since its last play
+    expected = (1 - f) * math.exp(-quiet / 20) + 0.3 * f**4 * (1 - math.exp(-1.0))
+    assert chance.exploration_weights()[0] == pytest.approx(expected)
     off = ZLP(ac.Discrete(2), stale_sweeps=0.0, seed=0)
     off.update([0] * 30 + [1] * 50, [1.0] * 30 + [0.0] * 50)
     assert off.exploration_weights()[0] == 0.0

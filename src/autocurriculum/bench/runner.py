@@ -375,15 +375,11 @@ def _run_job(job: Job) -> JobResult:
                 teacher, student, n // step_episodes, job.prompts, job.group, clock, log_fn, check
             )
         elif job.batch_size == 1:
-            at = None
-            if check is None:
-                t_ns, s_ns = _steps_single(teacher, student, n, clock, log_fn)
-            else:
-                t_ns, s_ns, at = _steps_single_checked(teacher, student, n, clock, log_fn, check)
-                if at is not None and at < n:
-                    more_t, more_s = _steps_single(teacher, student, n - at, clock, log_fn)
-                    t_ns += more_t
-                    s_ns += more_s
+            t_ns, s_ns, at = _steps_single(teacher, student, n, clock, log_fn, check)
+            if at is not None and at < n:
+                more_t, more_s, _ = _steps_single(teacher, student, n - at, clock, log_fn)
+                t_ns += more_t
+                s_ns += more_s
             k = n
         else:
             t_ns, s_ns, k, at = _steps_batch(
@@ -505,41 +501,45 @@ def _project(teacher: Any, key: str, item: Any) -> Any:
 
 
 def _steps_single(
-    teacher: Any, student: Any, n: int, clock: Callable[[], int], log: Callable[[Any], None] | None
-) -> tuple[int, int]:
-    # The faithful protocol, one task at a time, through the single-task API: the batch API's
-    # validation costs more than the grid student itself. Kept free of attribute lookups.
+    teacher: Any,
+    student: Any,
+    n: int,
+    clock: Callable[[], int],
+    log: Callable[[Any], None] | None,
+    mastered: Callable[[], bool] | None = None,
+) -> tuple[int, int, int | None]:
+    """The faithful protocol, one task at a time, through the single-task API.
+
+    The batch API's validation costs more than the grid student itself, so this loop is kept
+    free of attribute lookups. Returns the teacher and student CPU ns, and the steps played if
+    ``mastered`` held after one of them (it stops there), else ``None``. The check runs
+    between a clock read and a fresh one, so neither side is charged for it.
+    """
     sample = teacher.sample
     update = teacher.update
     play = student.episode
+    record = log if log is not None else _ignore
     t_ns = 0
     s_ns = 0
-    if log is None:
-        t0 = clock()
-        for _ in range(n):
-            task = sample()
-            t1 = clock()
-            reward = play(task)
-            t2 = clock()
-            update(task, reward)
-            t3 = clock()
-            t_ns += (t1 - t0) + (t3 - t2)
-            s_ns += t2 - t1
-            t0 = t3
-    else:
-        t0 = clock()
-        for _ in range(n):
-            task = sample()
-            t1 = clock()
-            log(task)
-            reward = play(task)
-            t2 = clock()
-            update(task, reward)
-            t3 = clock()
-            t_ns += (t1 - t0) + (t3 - t2)
-            s_ns += t2 - t1
-            t0 = t3
-    return t_ns, s_ns
+    t0 = clock()
+    for j in range(n):
+        task = sample()
+        t1 = clock()
+        record(task)
+        reward = play(task)
+        t2 = clock()
+        update(task, reward)
+        t3 = clock()
+        t_ns += (t1 - t0) + (t3 - t2)
+        s_ns += t2 - t1
+        if mastered is not None and mastered():
+            return t_ns, s_ns, j + 1
+        t0 = t3 if mastered is None else clock()
+    return t_ns, s_ns, None
+
+
+def _ignore(task: Any) -> None:
+    return None
 
 
 def _mastery_check(student: Any, best: float) -> Callable[[], bool]:
@@ -549,43 +549,6 @@ def _mastery_check(student: Any, best: float) -> Callable[[], bool]:
         return score() >= best
 
     return mastered
-
-
-def _steps_single_checked(
-    teacher: Any,
-    student: Any,
-    n: int,
-    clock: Callable[[], int],
-    log: Callable[[Any], None] | None,
-    mastered: Callable[[], bool],
-) -> tuple[int, int, int | None]:
-    """:func:`_steps_single` that stops after the first step that masters the student.
-
-    Returns the teacher and student CPU ns and the steps played if mastered (else ``None``:
-    all ``n`` were played). The check runs between a clock read and a fresh one, so neither
-    side is charged for it.
-    """
-    sample = teacher.sample
-    update = teacher.update
-    play = student.episode
-    t_ns = 0
-    s_ns = 0
-    t0 = clock()
-    for j in range(n):
-        task = sample()
-        t1 = clock()
-        if log is not None:
-            log(task)
-        reward = play(task)
-        t2 = clock()
-        update(task, reward)
-        t3 = clock()
-        t_ns += (t1 - t0) + (t3 - t2)
-        s_ns += t2 - t1
-        if mastered():
-            return t_ns, s_ns, j + 1
-        t0 = clock()
-    return t_ns, s_ns, None
 
 
 def _steps_batch(
