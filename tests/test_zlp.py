@@ -87,7 +87,7 @@ def test_exploration_weights_by_hand():
     np.testing.assert_allclose(teacher.exploration_weights(), [0.0, 1.0, 1.0])
     teacher.update([1] * 10, [0.0] * 10)  # ten failures: no progress, quiet 10
     horizon = 25.0 * 3
-    expected = [0.3 * (1 - math.exp(-10 / horizon)), math.exp(-10 / 20), 1.0]
+    expected = [0.3 * 10 / horizon, math.exp(-10 / 20), 1.0]
     np.testing.assert_allclose(teacher.exploration_weights(), expected)
 
 
@@ -156,16 +156,19 @@ def test_a_held_arm_left_alone_is_rehearsed():
     teacher = ZLP(ac.Discrete(2), stale_sweeps=25.0, rehearsal=0.3, seed=0)
     teacher.update([0] * 30, [1.0] * 30)
     teacher.update([1] * 50, [0.0] * 50)
-    # Arm 0 was last played 50 episodes ago; the horizon is 25 sweeps x 2 arms = 50 episodes.
-    assert teacher.exploration_weights()[0] == pytest.approx(0.3 * (1 - math.exp(-1.0)))
-    # Rehearsal is for reliable arms: f^4. An arm at 25% chance success gets ~1/256 of it.
+    # Arm 0 was last played 50 episodes ago; the horizon is 25 sweeps x 2 arms = 50 episodes,
+    # so its weight has grown to the full rehearsal weight, and it goes on growing.
+    assert teacher.exploration_weights()[0] == pytest.approx(0.3)
+    teacher.update([1] * 50, [0.0] * 50)
+    assert teacher.exploration_weights()[0] == pytest.approx(0.6)
+    # Rehearsal is for reliable arms: f^8. An arm near 25% chance success gets almost none.
     chance = ZLP(ac.Discrete(2), stale_sweeps=25.0, rehearsal=0.3, boredom=20.0, seed=0)
     chance.update([0] * 40, [1.0, 0.0, 0.0, 0.0] * 10)
     chance.update([1] * 50, [0.0] * 50)
     f, quiet = chance.f_[0], chance.quiet_[0]
     assert 0.1 < f < 0.4
     assert chance.quiet_mark_[0] == chance.events_  # nothing to forgive since its last play
-    expected = (1 - f) * math.exp(-quiet / 20) + 0.3 * f**4 * (1 - math.exp(-1.0))
+    expected = (1 - f) * math.exp(-quiet / 20) + 0.3 * f**8 * 50 / 50
     assert chance.exploration_weights()[0] == pytest.approx(expected)
     off = ZLP(ac.Discrete(2), stale_sweeps=0.0, seed=0)
     off.update([0] * 30 + [1] * 50, [1.0] * 30 + [0.0] * 50)

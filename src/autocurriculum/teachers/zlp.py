@@ -47,7 +47,7 @@ class ZLP(Teacher):
     Each drawn task is, with probability ``epsilon + (1 - epsilon) E / (g + E)`` (``g`` the
     best value, ``E = explore_mass``; always if no arm has value), an exploration draw from
 
-        P(arm) ∝ (1 - f) exp(-quiet / boredom) + rehearsal f^4 (1 - exp(-age / (stale_sweeps N)))
+        P(arm) ∝ (1 - f) exp(-quiet / boredom) + rehearsal f^8 age / (stale_sweeps N)
 
     Otherwise the draw is greedy: the arm of highest value (ties shared).
 
@@ -59,10 +59,11 @@ class ZLP(Teacher):
       an arm, so stuck arms are tried again while the learner is learning, and are left
       alone once it has stopped.
     - The second term rehearses what the learner holds. ``age`` is the number of episodes
-      since the arm was last played (``N`` arms), so each held arm comes back about every
-      ``stale_sweeps`` sweeps, and a forgotten arm is found by the fall its rehearsal shows.
-      ``f^4``, the chance of four successes in a row, keeps rehearsal for reliable arms: an
-      arm at 25% chance success gets 1/256 of a mastered arm's share.
+      since the arm was last played (``N`` arms): the weight of a held arm grows while it is
+      left alone, so every held arm comes back, and a forgotten one is found by the fall its
+      rehearsal shows. ``f^8``, the chance of eight successes in a row, keeps rehearsal for
+      reliable arms: an arm at 25% chance success gets 1.5e-5 of a mastered arm's weight at
+      the same age, and since weights grow with age, about f^4 = 0.4% of its visits.
 
     Once every learnable arm is mastered, the exploration draws are rehearsals of held arms,
     and the share spent on unlearnable arms falls toward zero (arms-mixed: 5% of episodes
@@ -95,14 +96,14 @@ class ZLP(Teacher):
     epsilon : float
         Minimum probability of an exploration draw, in [0, 1].
     stale_sweeps : float
-        Age, in episodes per arm, after which a held arm's rehearsal weight has grown to
-        ``1 - 1/e`` of its full value; >= 0, 0 turns rehearsal off.
+        Age, in episodes per arm, at which the rehearsal weight of a mastered arm reaches
+        ``rehearsal``; > 0, or 0 to turn rehearsal off.
     unlock : float
         Quiet episodes of every arm forgiven per episode of confirmed progress on any arm;
         >= 0, 0 turns it off.
     rehearsal : float
-        Full exploration weight of rehearsing a mastered arm, relative to exploring an
-        unplayed one (weight 1); >= 0.
+        Rehearsal weight of a mastered arm (``f = 1``) left alone for ``stale_sweeps``
+        sweeps, relative to exploring an unplayed arm (weight 1); >= 0.
     seed : int or None
         Seed of the teacher's generator.
 
@@ -186,7 +187,7 @@ class ZLP(Teacher):
         self.room_ = np.ones(n)
         self.novelty_log_ = np.zeros(n)
         self.hold_ = np.zeros(n)
-        self.hold_log_ = np.full(n, -np.inf)
+        self.hold_since_ = np.zeros(n)
 
     # ---------------------------------------------------------------- protocol
     def _update(self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Any) -> None:
@@ -239,10 +240,10 @@ class ZLP(Teacher):
                 / self.boredom
             )
             if self.stale_sweeps > 0:
-                # rehearsal f^4 (1 - exp(-(t - last) / H)) is hold - exp(hold_log - t / H).
-                hold = self.rehearsal * f**4
+                # rehearsal f^8 (t - last) / H is hold t / H - hold_since.
+                hold = self.rehearsal * f**8
                 self.hold_[arms] = hold
-                self.hold_log_[arms] = np.log(hold) + self.last_[arms] / self._horizon()
+                self.hold_since_[arms] = hold * self.last_[arms] / self._horizon()
 
     def _horizon(self) -> float:
         return self.stale_sweeps * self.space.n
@@ -341,9 +342,8 @@ class ZLP(Teacher):
             weight = np.exp(self.novelty_log_ + self.unlock * self.events_ / self.boredom)
         np.minimum(weight, self.room_, out=weight)
         if self.stale_sweeps > 0:
-            rehearse = np.exp(self.hold_log_ - self.n_updates_ / self._horizon())
-            np.subtract(self.hold_, rehearse, out=rehearse)
-            np.maximum(rehearse, 0.0, out=rehearse)  # rounding when age is 0: exactly 0
+            rehearse = self.hold_ * (self.n_updates_ / self._horizon())
+            rehearse -= self.hold_since_
             weight += rehearse
         return weight
 
