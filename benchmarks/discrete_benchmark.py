@@ -596,30 +596,6 @@ STOP_WINDOW = 5_000
 STOP_LABELS = ("random", "tscl", "learnability", "plr", "zlp")
 
 
-def _stop_worker(args: tuple[Spec, int, str]) -> str:
-    spec, seed, path = args
-    result = run_arms_job(spec, "arms-mixed", seed, "plain", budget=STOP_BUDGET)
-    result["scenario"] = STOP_SCENARIO
-    _save(Path(path), result)
-    return path
-
-
-def cmd_stopping(args: argparse.Namespace) -> None:
-    """arms-mixed for 60,000 episodes: does the share on unlearnable arms go to zero?"""
-    jobs = []
-    for spec in ARMS_SPECS:
-        if spec.label not in STOP_LABELS or (args.teachers and spec.label not in args.teachers):
-            continue
-        for seed in range(args.seeds):
-            key = _job_key(spec.label, STOP_SCENARIO, "plain", seed)
-            path = Path(args.out) / "arms" / f"{key}.npz"
-            if path.exists() and not args.overwrite:
-                continue
-            jobs.append((spec, seed, str(path)))
-    print(f"{len(jobs)} stopping jobs", file=sys.stderr)
-    _run_pool(_stop_worker, jobs, args.workers)
-
-
 def stopping_table(results: list[dict[str, Any]]) -> str:
     runs_by = _group([r for r in results if r["scenario"] == STOP_SCENARIO])
     if not runs_by:
@@ -669,31 +645,61 @@ FORGET_SCENARIOS: dict[str, dict[str, Any]] = {
 }
 
 
-def _forget_worker(args: tuple[Spec, str, int, str]) -> str:
-    spec, scenario, seed, path = args
+@dataclass(frozen=True)
+class Variant:
+    """A plain-protocol run of a registered arms scenario with other student parameters."""
+
+    base: str
+    labels: tuple[str, ...]
+    student_params: dict[str, Any] | None = None
+    budget: int | None = None
+
+
+#: The runs of the ``forgetting`` and ``stopping`` sub-commands, by the scenario name they
+#: are saved under.
+VARIANTS: dict[str, Variant] = {
+    **{name: Variant("arms-chain", FORGET_LABELS, params)
+       for name, params in FORGET_SCENARIOS.items()},
+    STOP_SCENARIO: Variant("arms-mixed", STOP_LABELS, budget=STOP_BUDGET),
+}
+
+
+def _variant_worker(args: tuple[Spec, str, int, str]) -> str:
+    spec, name, seed, path = args
+    v = VARIANTS[name]
     result = run_arms_job(
-        spec, "arms-chain", seed, "plain", student_params=FORGET_SCENARIOS[scenario]
+        spec, v.base, seed, "plain", student_params=v.student_params, budget=v.budget
     )
-    result["scenario"] = scenario
+    result["scenario"] = name
     _save(Path(path), result)
     return path
 
 
-def cmd_forgetting(args: argparse.Namespace) -> None:
-    """arms-chain with a reset at 8,000 episodes, and arms-decay (plain protocol)."""
+def _run_variants(args: argparse.Namespace, names: Sequence[str]) -> None:
     jobs = []
-    for spec in ARMS_SPECS:
-        if spec.label not in FORGET_LABELS or (args.teachers and spec.label not in args.teachers):
-            continue
-        for scenario in FORGET_SCENARIOS:
+    for name in names:
+        for spec in ARMS_SPECS:
+            if spec.label not in VARIANTS[name].labels:
+                continue
+            if args.teachers and spec.label not in args.teachers:
+                continue
             for seed in range(args.seeds):
-                key = _job_key(spec.label, scenario, "plain", seed)
-                path = Path(args.out) / "arms" / f"{key}.npz"
+                path = Path(args.out) / "arms" / f"{_job_key(spec.label, name, 'plain', seed)}.npz"
                 if path.exists() and not args.overwrite:
                     continue
-                jobs.append((spec, scenario, seed, str(path)))
-    print(f"{len(jobs)} forgetting jobs", file=sys.stderr)
-    _run_pool(_forget_worker, jobs, args.workers)
+                jobs.append((spec, name, seed, str(path)))
+    print(f"{len(jobs)} jobs", file=sys.stderr)
+    _run_pool(_variant_worker, jobs, args.workers)
+
+
+def cmd_forgetting(args: argparse.Namespace) -> None:
+    """arms-chain with a reset at 8,000 episodes, arms-decay, arms-decay-chance (plain)."""
+    _run_variants(args, list(FORGET_SCENARIOS))
+
+
+def cmd_stopping(args: argparse.Namespace) -> None:
+    """arms-mixed for 60,000 episodes: does the share on unlearnable arms go to zero?"""
+    _run_variants(args, [STOP_SCENARIO])
 
 
 def decay_table(results: list[dict[str, Any]]) -> str:

@@ -31,7 +31,6 @@ from autocurriculum.bench.suites import (
     list_suites,
     plan,
 )
-from autocurriculum.teachers import registry as teacher_registry
 from autocurriculum.teachers.base import Teacher
 
 TEACHERS = ["random", "oracle"]
@@ -187,14 +186,8 @@ class _Exploding(Teacher):
 
 
 @pytest.fixture
-def exploding_teacher():
-    """Register ``_Exploding`` as "exploding" for one test only (the registry is global)."""
-    name = "exploding"
-    teacher_registry.register(name, summary="test only: fails mid-run")(_Exploding)
-    try:
-        yield name
-    finally:
-        teacher_registry.unregister(name)
+def exploding_teacher(register_teacher):
+    return register_teacher("exploding", _Exploding, "test only: fails mid-run")
 
 
 @pytest.mark.parametrize("workers", [1, 2])

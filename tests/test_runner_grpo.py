@@ -25,7 +25,6 @@ from autocurriculum.bench.runner import (
 from autocurriculum.bench.scenarios import make_scenario
 from autocurriculum.bench.suites import TeacherSpec, plan
 from autocurriculum.teachers import make
-from autocurriculum.teachers import registry as teacher_registry
 from autocurriculum.teachers.base import Teacher
 
 # 1,000 episodes evaluated every 100 under grpo 8 x 4 = 32 episodes a step: each point moves up
@@ -207,14 +206,8 @@ class _GroupProbe(Teacher):
 
 
 @pytest.fixture
-def probe_teacher():
-    """Register ``_GroupProbe`` as "group-probe" for one test only (the registry is global)."""
-    name = "group-probe"
-    teacher_registry.register(name, summary="test only: checks grpo signals")(_GroupProbe)
-    try:
-        yield name
-    finally:
-        teacher_registry.unregister(name)
+def probe_teacher(register_teacher):
+    return register_teacher("group-probe", _GroupProbe, "test only: checks grpo signals")
 
 
 def test_teacher_receives_the_group_ids(probe_teacher: str, tmp_path: Path):
