@@ -1000,21 +1000,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--resume", action="store_true")
     p.set_defaults(func=cmd_grid)
-    p = sub.add_parser("forgetting", help="arms-chain with a reset, for the forgetting figure")
-    p.add_argument("--out", default="runs/discrete")
-    p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--teachers", nargs="*", default=None, help="labels (default: all)")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--overwrite", action="store_true")
-    p.set_defaults(func=cmd_forgetting)
-
-    p = sub.add_parser("stopping", help="arms-mixed for 60k episodes: unlearnable share")
-    p.add_argument("--out", default="runs/discrete")
-    p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--teachers", nargs="*", default=None, help="labels (default: all)")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--overwrite", action="store_true")
-    p.set_defaults(func=cmd_stopping)
+    for name, text, func in (
+        ("forgetting", "arms-chain with a reset, arms-decay(-chance): forgetting", cmd_forgetting),
+        ("stopping", "arms-mixed for 60k episodes: unlearnable share", cmd_stopping),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--out", default="runs/discrete")
+        p.add_argument("--seeds", type=int, default=10)
+        p.add_argument("--teachers", nargs="*", default=None, help="labels (default: all)")
+        p.add_argument("--workers", type=int, default=2)
+        p.add_argument("--overwrite", action="store_true")
+        p.set_defaults(func=func)
 
     p = sub.add_parser("report", help="tables and figures from the run directories")
     p.add_argument("--out", default="runs/discrete")
