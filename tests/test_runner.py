@@ -360,7 +360,7 @@ class TestPlanning:
         quick = get_suite("quick")
         assert {s.name for s in quick.teacher_specs()} <= set(list_teachers())
         assert {"random", "oracle"} <= {s.name for s in quick.teacher_specs()}
-        assert quick.scenario_names() == ["grid-2d", "grid-unfeasible", "arms-chain"]
+        assert quick.scenario_names() == ["grid-2d", "grid-unfeasible", "arms-chain", "arms-mixed"]
 
 
 def test_expert_corner_follows_the_rugged_permutation():

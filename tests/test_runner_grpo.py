@@ -369,10 +369,15 @@ def _fake(seed: int, to_best: int | None) -> JobResult:
     return JobResult(job=job, arrays=arrays, meta=meta)
 
 
-def test_summary_episodes_to_best_over_the_seeds_that_reached_it():
-    group = [_fake(0, 700), _fake(1, None), _fake(2, 900)]
-    row = _summary_row("random", "arms-chain", group, random_state=0)
-    assert row["reached_best"] == "2/3"
+def test_summary_episodes_to_best_only_when_every_seed_reached_it():
+    partial = _summary_row(
+        "random", "arms-chain", [_fake(0, 700), _fake(1, None), _fake(2, 900)], random_state=0
+    )
+    assert partial["reached_best"] == "2/3"
+    assert math.isnan(partial["episodes_to_best_mean"])
+    assert math.isnan(partial["episodes_to_best_ci_low"])
+    row = _summary_row("random", "arms-chain", [_fake(0, 700), _fake(2, 900)], random_state=0)
+    assert row["reached_best"] == "2/2"
     assert row["episodes_to_best_mean"] == 800.0
     _, low, high = metrics.bootstrap_ci([700.0, 900.0], random_state=0)
     assert (row["episodes_to_best_ci_low"], row["episodes_to_best_ci_high"]) == (low, high)

@@ -183,8 +183,8 @@ def _header(run: Run) -> str:
         "that succeeded would flatter an unreliable teacher.",
         "- Episodes to 100%: the first episode count at which the score reaches the student's "
         "best possible score (read after every step on arms students and on steps of many "
-        "episodes, else at the eval points), averaged over the seeds that got there, with "
-        "their 95% bootstrap CI; *reached* says how many did.",
+        "episodes, else at the eval points), averaged over seeds with a 95% bootstrap CI; "
+        "blank, as above, when any seed never got there.",
         "- Teacher µs/episode (= ms per 1,000 episodes): CPU time inside `sample` and `update`, "
         "timed apart from the student's, with the cost of the clock reads subtracted.",
     ]

@@ -1155,7 +1155,11 @@ def _summary_row(
 
 
 def _episodes_to_best(group: list[JobResult], random_state: int) -> dict[str, Any]:
-    """Mean and bootstrap CI of ``episodes_to_best`` over the seeds that reached it."""
+    """Mean and bootstrap CI of ``episodes_to_best``, only when every seed reached it.
+
+    As for episodes to 90%: averaging only the seeds that got there would reward a teacher
+    that rarely does. ``reached_best`` always says how many did.
+    """
     nan = float("nan")
     if any("episodes_to_best" not in r.meta for r in group):  # a run from before the field
         return {
@@ -1167,7 +1171,7 @@ def _episodes_to_best(group: list[JobResult], random_state: int) -> dict[str, An
     values = [r.meta["episodes_to_best"] for r in group]
     reached = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     mean = low = high = nan
-    if reached:
+    if reached and len(reached) == len(group):
         mean, low, high = metrics.bootstrap_ci(np.array(reached), random_state=random_state)
     return {
         "episodes_to_best_mean": mean,

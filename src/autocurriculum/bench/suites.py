@@ -413,8 +413,9 @@ def check_names(
 
 # ------------------------------------------------------------------------ suites
 #: The quick suite (``make demo``): the library's recommended teachers (lp-tree for boxes, zlp
-#: for arms), the classic ones and the baselines, on three scenarios that separate them (the toy
-#: grid, a mostly unfeasible grid, an arms chain), with 5 seeds and the full 20k-episode
+#: for arms), the classic ones and the baselines, on four scenarios that separate them (the toy
+#: grid, a mostly unfeasible grid, an arms chain, the chain among chance arms), with 5 seeds and
+#: the full 20k-episode
 #: protocol. Teachers take 15-100 µs per episode, so the suite costs a few minutes of CPU.
 #: Left out: teachers that need trainer signals (sec, dump; they run in ``full`` under the grpo
 #: protocol) or hand-written stages (schedule), the binned adapter (the slowest, ~240 µs per
@@ -440,10 +441,10 @@ register_suite(
         name="quick",
         summary=(
             "demo: random, oracle, our teachers and the classic ones on grid-2d, "
-            "grid-unfeasible and arms-chain, 5 seeds x 20k episodes"
+            "grid-unfeasible, arms-chain and arms-mixed, 5 seeds x 20k episodes"
         ),
         teachers=QUICK_TEACHERS,
-        scenarios=("grid-2d", "grid-unfeasible", "arms-chain"),
+        scenarios=("grid-2d", "grid-unfeasible", "arms-chain", "arms-mixed"),
         seeds=5,
     )
 )
