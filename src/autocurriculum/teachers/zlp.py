@@ -66,13 +66,13 @@ class ZLP(Teacher):
       the same age, and since weights grow with age, about f^4 = 0.4% of its visits.
 
     Once every learnable arm is mastered, the exploration draws are rehearsals of held arms,
-    and the share spent on unlearnable arms falls toward zero (arms-mixed: 5% of episodes
-    15,000-20,000, under 1% after 40,000).
+    and the share spent on unlearnable arms falls toward zero (arms-mixed, 10 seeds: 4.3% of
+    episodes 15,000-20,000, 1.1% at 40,000-45,000, 0.5% at 55,000-60,000; uniform: 28.6%).
 
     Signals are not read; the scores are the learning curve.
 
     Cost: ``update`` is O(1) per item; ``sample`` is a few O(arms) passes per call, shared by
-    the batch (with 100,000 arms, ``sample(256)`` + ``update(256)`` cost about 11 µs per item).
+    the batch (with 100,000 arms, ``sample(256)`` + ``update(256)`` cost about 5 µs per item).
     Memory: eleven numbers per arm.
 
     Parameters
