@@ -335,21 +335,24 @@ def _run_pool(fn: Any, jobs: Sequence[Any], workers: int) -> None:
 #: Discrete teachers that need no trainer signal run through the adapter on the grid (SEC and
 #: DUMP need |advantage|, which the runner's loop does not produce).
 BINNED_INNER = ("tscl", "exp3s", "learnability", "plr")
+#: Inner teachers that need GRPO group ids: binned only under ``grid --protocol grpo``.
+BINNED_INNER_GRPO = ("sec", "dump")
 CONTINUOUS = ("alp-gmm", "riac", "covar-gmm", "lp-tree")
 #: Grid scenarios whose relevant dimensions are 2-D: 10 bins per dimension are 100 arms.
 GRID_2D = ("grid-2d", "grid-unfeasible")
 DISTRACTORS = "grid-distractors"
 
 
-def _grid_specs(scenario_dims: int) -> list[Any]:
+def _grid_specs(scenario_dims: int, protocol: str = "plain") -> list[Any]:
     from autocurriculum.bench.suites import TeacherSpec
     from autocurriculum.teachers import list_teachers
 
     known = set(list_teachers("box"))
     specs: list[Any] = [TeacherSpec("random"), TeacherSpec("oracle")]
     specs += [TeacherSpec(name) for name in CONTINUOUS if name in known]
+    inners = BINNED_INNER + (BINNED_INNER_GRPO if protocol == "grpo" else ())
     if scenario_dims == 2:
-        for inner in BINNED_INNER:
+        for inner in inners:
             specs.append(TeacherSpec("binned", {"teacher": inner, "bins": 10}, f"binned-{inner}"))
         # 7 bins do not line up with the student's 10 cells: the adapter without that luck.
         specs.append(TeacherSpec("binned", {"teacher": "tscl", "bins": 7}, "binned-tscl-b7"))
@@ -357,7 +360,7 @@ def _grid_specs(scenario_dims: int) -> list[Any]:
         # 10 bins per dimension of a 10-D box are 10^10 arms: the adapter refuses them.
         # 2 bins per dimension (1,024 arms) need no knowledge of the task; 10 bins on the
         # two relevant dimensions and 1 on the 8 distractors use expert knowledge.
-        for inner in BINNED_INNER:
+        for inner in inners:
             specs.append(TeacherSpec("binned", {"teacher": inner, "bins": 2}, f"binned-{inner}-b2"))
         expert = [10, 10] + [1] * (scenario_dims - 2)
         specs.append(
@@ -371,15 +374,18 @@ def cmd_grid(args: argparse.Namespace) -> None:
 
     out = Path(args.out)
     common = {"seeds": args.seeds, "episodes": args.episodes, "workers": args.workers,
-              "progress": False, "resume": args.resume}
+              "progress": False, "resume": args.resume, "protocol": args.protocol}
+    suffix = "" if args.protocol == "plain" else f"-{args.protocol}"
     scenarios_2d = [s for s in GRID_2D if s in args.scenarios]
     if scenarios_2d:
-        run_benchmark(_grid_specs(2), scenarios_2d, out=out / "grid", **common)
-        print(f"wrote {out / 'grid'}", file=sys.stderr)
+        run_dir = out / f"grid{suffix}"
+        run_benchmark(_grid_specs(2, args.protocol), scenarios_2d, out=run_dir, **common)
+        print(f"wrote {run_dir}", file=sys.stderr)
     if DISTRACTORS in args.scenarios:
         dims = make_scenario(DISTRACTORS).make_student(seed=0).space.ndim
-        run_benchmark(_grid_specs(dims), [DISTRACTORS], out=out / "grid-distractors", **common)
-        print(f"wrote {out / 'grid-distractors'}", file=sys.stderr)
+        run_dir = out / f"grid-distractors{suffix}"
+        run_benchmark(_grid_specs(dims, args.protocol), [DISTRACTORS], out=run_dir, **common)
+        print(f"wrote {run_dir}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- report
@@ -539,6 +545,10 @@ def _mean_ci(values: Sequence[float], fmt: str) -> str:
     return _ci_text(*metrics.bootstrap_ci(np.asarray(values), random_state=RANDOM_STATE), fmt)
 
 
+def _protocol_text(protocol: str) -> str:
+    return "batch 1" if protocol == "plain" else f"{protocol} protocol"
+
+
 def grid_tables(run_dirs: Sequence[Path]) -> str:
     """Markdown tables of the grid runs (the runner's summary rows)."""
     from autocurriculum.bench.runner import load_run, summarise
@@ -554,7 +564,8 @@ def grid_tables(run_dirs: Sequence[Path]) -> str:
                 f"### {scenario}",
                 "",
                 f"% of cells mastered after {rows[0]['episodes']:,} episodes and AUC, mean [95% "
-                f"bootstrap CI] over {rows[0]['seeds']} seeds (the project's runner, batch 1).",
+                f"bootstrap CI] over {rows[0]['seeds']} seeds (the project's runner, "
+                f"{_protocol_text(rows[0]['protocol'])}).",
                 "",
                 "| teacher | final % | AUC % | teacher µs/episode |",
                 "|---|---|---|---|",
@@ -583,7 +594,7 @@ def cmd_report(args: argparse.Namespace) -> None:
         if args.figures:
             figures(results)
     parts.append(stopping_table(results))
-    parts.append(grid_tables([out / "grid", out / "grid-distractors"]))
+    parts.append(grid_tables([out / "grid", out / "grid-distractors", out / "grid-grpo"]))
     text = "\n".join(parts)
     (out / "tables.md").write_text(text)
     print(text)
@@ -999,6 +1010,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--scenarios", nargs="*", default=[*GRID_2D, DISTRACTORS])
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--protocol", choices=("plain", "grpo"), default="plain",
+                   help="grpo adds binned sec and dump, which need group ids")
     p.set_defaults(func=cmd_grid)
     for name, text, func in (
         ("forgetting", "arms-chain with a reset, arms-decay(-chance): forgetting", cmd_forgetting),
