@@ -44,19 +44,11 @@ import numpy as np
 
 from autocurriculum.bench.metrics import bootstrap_ci
 from autocurriculum.bench.runner import load_run, run_benchmark, summarise
+from autocurriculum.bench.scenarios import list_scenarios
 from autocurriculum.bench.suites import TeacherSpec
 
 #: Every grid scenario of the suite.
-GRID_SCENARIOS = [
-    "grid-2d",
-    "grid-distractors",
-    "grid-unfeasible",
-    "grid-trivial",
-    "grid-forgetting",
-    "grid-noisy",
-    "grid-rugged",
-    "grid-4d",
-]
+GRID_SCENARIOS = list_scenarios("box")
 
 OURS = TeacherSpec("lp-tree")
 BASELINE = TeacherSpec("random")

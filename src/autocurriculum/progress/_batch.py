@@ -95,9 +95,12 @@ def occurrence_levels(arms: NDArray[np.int64]) -> list[NDArray[np.int64]]:
 
 
 def split_levels(
-    arms: NDArray[np.int64], max_levels: int = 4
+    arms: NDArray[np.int64], max_levels: int = 4, *, groups: BatchGroups | None = None
 ) -> tuple[list[NDArray[np.int64]], NDArray[np.int64]]:
     """The first ``max_levels`` occurrence levels, and the remaining positions in batch order.
+
+    ``groups`` is :func:`group_batch` of ``arms`` when the caller already has it (it costs a
+    sort).
 
     A batch dominated by one arm (an ε-greedy teacher's batch is mostly its best arm) would
     need one small vectorised step per repeat; past ``max_levels`` levels a plain loop over the
@@ -113,7 +116,7 @@ def split_levels(
     n = len(arms)
     if n == 0:
         return [], np.zeros(0, dtype=np.int64)
-    rank = group_batch(arms).rank
+    rank = (groups if groups is not None else group_batch(arms)).rank
     top = int(rank.max())
     if top == 0:
         return [np.arange(n)], np.zeros(0, dtype=np.int64)

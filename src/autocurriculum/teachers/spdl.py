@@ -39,7 +39,9 @@ class SPDL(Teacher):
         \\quad \\text{s.t.}\\quad KL(p_\\nu \\,\\|\\, p_{\\nu_{old}}) \\le \\text{max\\_kl}
 
     where ``v_i`` is the performance of task ``c_i`` (its score, or the ``signals`` value the
-    trainer passed for it, for example a value-function estimate) and ``mu`` the target. The
+    trainer passed for it, for example a value-function estimate: an array, or a mapping's
+    ``"value"`` entry; a mapping without one, such as GRPO group ids meant for other teachers,
+    leaves the scores in charge) and ``mu`` the target. The
     first term is the importance-sampled expected performance, as in the paper; the KL terms
     are exact for Gaussians. The trust region is KL(new || old), as the paper writes it (the
     reference code bounds KL(old || new); both agree to second order).

@@ -193,7 +193,7 @@ class ZLP(Teacher):
     def _update(self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Any) -> None:
         groups = group_batch(tasks)
         self.last_[groups.unique] = self.n_updates_ + groups.last + 1  # as one at a time
-        levels, tail = split_levels(tasks)
+        levels, tail = split_levels(tasks, groups=groups)
         strong = np.empty(len(tasks), dtype=bool)
         gained = np.empty(len(tasks), dtype=bool)
         # Each arm at most once per level: one vectorised step. Repeats beyond the first
