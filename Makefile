@@ -6,7 +6,13 @@ PIP := $(PY) -m pip install --quiet --progress-bar off -c constraints.txt
 DEMO_OUT ?= runs/demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench-speed clean
+VERL_VENV ?= .venv-verl
+# verl 0.7.1 (the last release with a curriculum-sampler hook) requires numpy<2, so it cannot
+# share the main environment; pip would then pick a pyarrow that needs numpy 2.
+VERL_PINS := "verl==0.7.1" "numpy<2" "pyarrow>=19,<22"
+VERL_TESTS := src/autocurriculum/verl.py tests/test_torch_sampler_verl.py
+
+.PHONY: demo test test-verl lint typecheck bench-speed clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +32,21 @@ demo: $(VENV)/.bench-installed
 lint: $(VENV)/.all-installed
 	$(VENV)/bin/ruff check src tests benchmarks examples
 
-test: lint
-	$(PY) -m pytest -n 2 --doctest-modules src tests $(PYTEST_ARGS)
+typecheck: $(VENV)/.all-installed
+	$(VENV)/bin/mypy
+
+test: lint typecheck test-verl
+	$(PY) -m pytest -n 2 --doctest-modules src tests $(addprefix --ignore=,$(VERL_TESTS)) \
+		$(PYTEST_ARGS)
+
+$(VERL_VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VERL_VENV)
+	$(VERL_VENV)/bin/python -m pip install --quiet --progress-bar off -c constraints.txt \
+		$(VERL_PINS) datasets pytest -e .
+	touch $@
+
+test-verl: $(VERL_VENV)/.installed
+	$(VERL_VENV)/bin/python -m pytest --doctest-modules $(VERL_TESTS) $(PYTEST_ARGS)
 
 # Speed figures for benchmarks/RESULTS.md (not part of `make test`: timings are not tests).
 bench-speed: $(VENV)/.all-installed
@@ -36,4 +55,4 @@ bench-speed: $(VENV)/.all-installed
 	$(PY) benchmarks/bench_gmm.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VERL_VENV) runs .pytest_cache .ruff_cache

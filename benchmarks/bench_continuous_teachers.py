@@ -8,11 +8,12 @@ space (``grid-2d`` by default: the ALP-GMM toy grid) and driven for each budget 
   case: every per-call overhead is paid per episode);
 - ``batch64``: ``sample(64)`` then ``update(tasks, rewards)`` for 64 episodes at a time.
 
-Only the teacher's calls are timed, with the process CPU clock (``time.process_time``), so
-the student's own cost and other processes on the machine are left out; the clock reads
-themselves (about 0.5 µs per call) are included. BLAS and OpenMP are pinned to one thread
-before numpy is imported. Besides the mean over the whole run, the mean over its last
-``--tail`` episodes shows whether the cost stays flat as the run grows.
+Each run is the runner's training loop (:func:`autocurriculum.bench.loop.run_loop`), which
+times the teacher's calls alone with the process CPU clock, so the student's own cost and other
+processes on the machine are left out, and subtracts the cost of its clock reads (about 0.6 µs
+each, two per step). BLAS and OpenMP are pinned to one thread before numpy is imported. Besides
+the mean over the whole run, the mean over its last ``--tail`` episodes (read at an eval point
+by a callback) shows whether the cost stays flat as the run grows.
 
 Ratios are given against two baselines:
 
@@ -22,8 +23,9 @@ Ratios are given against two baselines:
 - the uniform ``random`` teacher, measured in this run under the same conditions (its cost is
   the protocol's floor: input validation and one draw).
 
-Teachers that need parameters get them from ``TEACHER_PARAMS`` below; add an entry there for a
-teacher whose defaults cannot be built on a bare box.
+Teachers that need expert knowledge (ADR's start point and thresholds, SPDL's initial
+distribution) get the scenario's, for the parameters their registry spec lists, as in the
+runner; ``--params`` overrides them.
 
 Run::
 
@@ -41,25 +43,26 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
-import autocurriculum as ac  # noqa: E402
+from autocurriculum.bench.loop import Callback, LoopState, run_loop  # noqa: E402
+from autocurriculum.bench.protocols import Plain  # noqa: E402
 from autocurriculum.bench.scenarios import make_scenario  # noqa: E402
+from autocurriculum.bench.suites import BASELINE, build_teacher  # noqa: E402
 
 #: The reference ALP-GMM's CPU per episode on the 2-D toy grid, a published figure (not
 #: measured here).
 PUBLISHED_ALP_GMM_US = 3600.0
 
-#: Extra constructor parameters per teacher name: ``space -> params``.
-TEACHER_PARAMS: dict[str, Callable[[ac.Box], dict[str, Any]]] = {
-    "adr": lambda space: {
-        "start": space.low + 0.05 * space.range,
-        "low_threshold": 0.2,
-        "high_threshold": 0.7,
-    },
-}
+
+class TeacherClock(Callback):
+    """The teacher's CPU ns (clock reads subtracted) at every eval point."""
+
+    def __init__(self) -> None:
+        self.at: list[float] = []
+
+    def on_eval(self, state: LoopState) -> None:
+        self.at.append(state.teacher_cpu_ns())
 
 
 def run(
@@ -72,44 +75,21 @@ def run(
     extra_params: dict[str, Any] | None = None,
 ) -> tuple[float, float, float, dict[str, float]]:
     """Mean teacher CPU µs per episode (whole run, last ``tail`` episodes), final score, metrics."""
-    student = make_scenario(scenario).make_student(seed)
-    space = student.space
-    params = {**TEACHER_PARAMS.get(teacher_name, lambda s: {})(space), **(extra_params or {})}
-    teacher = ac.make(teacher_name, space, seed=seed, **params)
-    clock = time.process_time
-    cpu = 0.0
-    cpu_tail = 0.0
-    tail_start = episodes - tail
-    done = 0
-    if batch == 1:
-        for done in range(episodes):
-            t0 = clock()
-            task = teacher.sample()
-            t1 = clock()
-            reward = student.episode(task)
-            t2 = clock()
-            teacher.update(task, reward)
-            t3 = clock()
-            dt = (t1 - t0) + (t3 - t2)
-            cpu += dt
-            if done >= tail_start:
-                cpu_tail += dt
-    else:
-        while done < episodes:
-            n = min(batch, episodes - done)
-            t0 = clock()
-            tasks = teacher.sample(n)
-            t1 = clock()
-            rewards = student.episodes(tasks)
-            t2 = clock()
-            teacher.update(tasks, rewards)
-            t3 = clock()
-            dt = (t1 - t0) + (t3 - t2)
-            cpu += dt
-            if done >= tail_start:
-                cpu_tail += dt
-            done += n
-    return 1e6 * cpu / episodes, 1e6 * cpu_tail / tail, float(student.score()), teacher.metrics()
+    sc = make_scenario(scenario)
+    student = sc.make_student(seed)
+    teacher, _ = build_teacher(
+        teacher_name, student, seed=seed, params=extra_params, expert=sc.expert_values(student)
+    )
+    clock = TeacherClock()
+    points = sorted({0, episodes - tail, episodes})
+    result = run_loop(teacher, student, Plain(batch), eval_at=points, callbacks=[clock])
+    tail_ns = clock.at[-1] - clock.at[-2]
+    return (
+        result.teacher_ns / 1e3 / episodes,
+        tail_ns / 1e3 / tail,
+        float(result.evaluations[-1]),
+        teacher.metrics(),
+    )
 
 
 def main() -> None:
@@ -126,7 +106,7 @@ def main() -> None:
                         help='JSON parameters per teacher, e.g. \'{"alp-gmm": {"fit_rate": 150}}\'')
     args = parser.parse_args()
 
-    names = list(dict.fromkeys(["random", *args.teachers]))  # random is the in-run baseline
+    names = list(dict.fromkeys([BASELINE, *args.teachers]))  # the in-run baseline
     print(f"scenario {args.scenario}, seed {args.seed}, single-threaded BLAS; teacher CPU per "
           "episode (process clock, teacher calls only)")
     if args.params:
@@ -144,7 +124,7 @@ def main() -> None:
             for name in names:
                 us, tail_us, score, metrics = run(name, args.scenario, episodes, batch,
                                                   args.seed, tail, args.params.get(name))
-                if name == "random":
+                if name == BASELINE:
                     random_us = us
                 ratio_ref = PUBLISHED_ALP_GMM_US / us
                 ratio_random = us / random_us if random_us else float("nan")

@@ -2,18 +2,23 @@
 
 Target (issue 4): at most 20 µs per item for every teacher, and memory O(arms).
 
-For each teacher the script builds it on ``Discrete(arms)``, warms it up, then times rounds of
-``tasks = sample(batch); update(tasks, scores, signals)``. A repeat times ``rounds`` rounds;
-the figure is the median over ``repeats`` repeats, in µs per item (one item = one task
-sampled and one outcome reported). CPU time (``time.process_time``) is the primary figure,
-since the benchmark machine may be shared; wall time is reported next to it. The random
-teacher is measured in the same run, as the reference. Peak memory is measured in a separate
-pass under ``tracemalloc`` (construction plus a few rounds), since tracing slows the code.
+For each teacher the script builds it on ``Discrete(arms)`` and drives it with the runner's
+training loop (:func:`autocurriculum.bench.loop.run_loop`): warm-up rounds, then ``repeats``
+timed stretches of ``rounds`` rounds of ``tasks = sample(batch); update(tasks, scores)``, read
+at eval points by a callback. The figure is the median over the repeats, in µs per item (one
+item = one task sampled and one outcome reported). CPU time is the loop's own measure of the
+teacher's calls (process clock, the cost of its clock reads subtracted), the primary figure
+since the benchmark machine may be shared; wall time of the whole stretch (feedback included)
+is reported next to it. The random teacher is measured in the same run, as the reference.
+Peak memory is measured in a separate pass under ``tracemalloc`` (construction plus a few
+rounds), since tracing slows the code.
 
-Feedback is synthetic and cheap: each arm has a fixed success probability and the score is a
-0/1 success. SEC and DUMP, which need an |advantage| signal, get GRPO group ids (groups of 4
-rollouts), so the advantage computation is part of their cost; the other teachers get no
-signal (PLR then uses its performance-based score).
+Feedback is synthetic and cheap: a learner that never learns, where each arm has a fixed
+success probability and the score is a 0/1 success. Teachers whose registry spec needs a
+trainer signal (SEC and DUMP: group ids) run under the grpo protocol, ``batch / 4`` prompts
+rolled out 4 times (so they sample ``batch / 4`` arms and update ``batch`` outcomes per round),
+with the advantage computation in their cost; the others run under plain batches of ``batch``
+and get no signal (PLR then uses its performance-based score).
 
 Run::
 
@@ -28,19 +33,25 @@ import gc
 import json
 import time
 import tracemalloc
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-import autocurriculum as ac
+from autocurriculum.bench.loop import Callback, LoopState, run_loop
+from autocurriculum.bench.protocols import GRPO, Plain, StepProtocol
+from autocurriculum.bench.suites import BASELINE, build_teacher, missing_signals
+from autocurriculum.spaces import Discrete
+from autocurriculum.teachers.registry import teacher_spec
 
 TARGET_US = 20.0
+#: Rollouts per prompt for the teachers that need GRPO group ids.
+GROUP = 4
 
 #: (label, registry name, parameters). Defaults first; then the non-default variants.
 CASES: list[tuple[str, str, dict[str, Any]]] = [
-    ("random", "random", {}),
+    (BASELINE, BASELINE, {}),
     ("tscl", "tscl", {}),
     ("tscl online", "tscl", {"variant": "online"}),
     ("tscl sampling", "tscl", {"variant": "sampling"}),
@@ -70,40 +81,63 @@ class Result:
     within_target: bool
 
 
-def _feedback(arms: int, batch: int, seed: int) -> Callable[[np.ndarray], tuple[np.ndarray, Any]]:
-    rng = np.random.default_rng(seed)
-    p_success = rng.random(arms)
-    groups = np.arange(batch) // 4
+class FixedArms:
+    """A learner that never learns: arm ``a`` succeeds with a fixed probability."""
 
-    def feedback(tasks: np.ndarray) -> tuple[np.ndarray, Any]:
-        scores = (rng.random(len(tasks)) < p_success[tasks]).astype(np.float64)
-        return scores, {"group": groups[: len(tasks)]}
+    unit = "episodes"
 
-    return feedback
+    def __init__(self, arms: int, seed: int):
+        self.space = Discrete(arms)
+        self._rng = np.random.default_rng(seed)
+        self._p = self._rng.random(arms)
+        self._n = 0
+
+    def train(self, tasks: NDArray[Any]) -> NDArray[np.float64]:
+        self._n += len(tasks)
+        return (self._rng.random(len(tasks)) < self._p[tasks]).astype(np.float64)
+
+    def evaluate(self) -> float:
+        return 0.0
+
+    def best_possible(self) -> float:
+        return 0.0
+
+    def consumed(self) -> int:
+        return self._n
 
 
-def _round(teacher: ac.Teacher, feedback: Callable, batch: int, with_signals: bool) -> None:
-    tasks = teacher.sample(batch)
-    scores, signals = feedback(tasks)
-    teacher.update(tasks, scores, signals if with_signals else None)
+class Stretches(Callback):
+    """Teacher CPU ns and wall seconds at every eval point; collects garbage there (untimed)."""
+
+    def __init__(self) -> None:
+        self.cpu_ns: list[float] = []
+        self.wall: list[float] = []
+
+    def on_eval(self, state: LoopState) -> None:
+        gc.collect()
+        self.cpu_ns.append(state.teacher_cpu_ns())
+        self.wall.append(time.perf_counter())
+
+
+def _setup(name: str, params: dict[str, Any], args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    learner = FixedArms(args.arms, seed=1)
+    teacher, _ = build_teacher(name, learner, seed=0, params=params)
+    protocol: StepProtocol = Plain(args.batch)
+    if missing_signals(teacher_spec(name), "plain"):
+        protocol = GRPO(prompts=args.batch // GROUP, group=GROUP)
+    return teacher, learner, protocol
 
 
 def _time_case(name: str, params: dict[str, Any], args: argparse.Namespace, rounds: int,
                repeats: int, warmup: int) -> tuple[float, float]:
-    space = ac.Discrete(args.arms)
-    teacher = ac.make(name, space, seed=0, **params)
-    with_signals = type(teacher).requires_signals
-    feedback = _feedback(args.arms, args.batch, seed=1)
-    for _ in range(warmup):
-        _round(teacher, feedback, args.batch, with_signals)
-    cpu, wall = [], []
-    for _ in range(repeats):
-        gc.collect()
-        c0, w0 = time.process_time(), time.perf_counter()
-        for _ in range(rounds):
-            _round(teacher, feedback, args.batch, with_signals)
-        cpu.append((time.process_time() - c0) / (rounds * args.batch) * 1e6)
-        wall.append((time.perf_counter() - w0) / (rounds * args.batch) * 1e6)
+    teacher, learner, protocol = _setup(name, params, args)
+    items = rounds * args.batch
+    points = [0, warmup * args.batch] + [(warmup + rounds * (r + 1)) * args.batch
+                                         for r in range(repeats)]
+    stretches = Stretches()
+    run_loop(teacher, learner, protocol, eval_at=points, callbacks=[stretches])
+    cpu = np.diff(stretches.cpu_ns[1:]) / items / 1e3
+    wall = np.diff(stretches.wall[1:]) / items * 1e6
     return float(np.median(cpu)), float(np.median(wall))
 
 
@@ -111,12 +145,8 @@ def _peak_memory(name: str, params: dict[str, Any], args: argparse.Namespace) ->
     gc.collect()
     tracemalloc.start()
     try:
-        space = ac.Discrete(args.arms)
-        teacher = ac.make(name, space, seed=0, **params)
-        with_signals = type(teacher).requires_signals
-        feedback = _feedback(args.arms, args.batch, seed=1)
-        for _ in range(3):
-            _round(teacher, feedback, args.batch, with_signals)
+        teacher, learner, protocol = _setup(name, params, args)
+        run_loop(teacher, learner, protocol, eval_at=[0, 3 * args.batch])
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -137,13 +167,13 @@ def main() -> None:
     results: list[Result] = []
     random_cpu = None
     for label, name, params in CASES:
-        if args.only and label not in args.only and label != "random":
+        if args.only and label not in args.only and label != BASELINE:
             continue
         slow = label in SLOW
         cpu, wall = _time_case(name, params, args, rounds=1 if slow else args.rounds,
                                repeats=3 if slow else args.repeats,
                                warmup=2 if slow else args.warmup)
-        if label == "random":
+        if label == BASELINE:
             random_cpu = cpu
         peak = _peak_memory(name, params, args)
         results.append(Result(

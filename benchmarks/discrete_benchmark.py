@@ -13,12 +13,14 @@ figures to ``benchmarks/figures/``, tables to stdout and ``<out>/tables.md``:
       update gets the rewards and ``signals={"group": ids}`` (one id per prompt), so SEC and
       DUMP compute GRPO |advantages| from the group. Teachers that read no signal ignore it.
 
-    The project's runner has the same two protocols (``autocurriculum bench --protocol
-    grpo``), but this script keeps its own loop for what the runner does not record: every
+    Each run is the project's training loop (:func:`autocurriculum.bench.loop.run_loop`, the
+    one the runner's jobs play) with a callback that records what the runner does not: every
     forgetting event and its recovery, the arm of every episode, and runs past the budget (up
     to ``--cap``) until everything is mastered, so that slow teachers get a time rather than
-    a censored one. It reuses the runner's seed derivation (``derive_seeds``), so job seed
-    ``k`` meets the same student as in the runner.
+    a censored one. It uses the runner's seed derivation (``derive_seeds``), so job seed
+    ``k`` meets the same student and teacher as in the runner, and gets the same episodes to
+    master. Teachers that need a trainer signal (SEC, DUMP: their registry spec's
+    ``needs_one_of``) run under grpo only.
 
     Per run it records: the score (% of arms mastered) every 100 episodes up to
     the scenario budget (20,000), for the final score and the AUC; the first episode at which
@@ -58,8 +60,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from autocurriculum.bench import metrics
-from autocurriculum.bench.runner import derive_seeds
+from autocurriculum.bench.jobs import derive_seeds, eval_points
+from autocurriculum.bench.loop import Callback, LoopState, run_loop
+from autocurriculum.bench.pool import execute
+from autocurriculum.bench.protocols import DEFAULT_GROUP, DEFAULT_PROMPTS, PROTOCOLS, make_protocol
+from autocurriculum.bench.runner import load_run, run_benchmark, summarise
 from autocurriculum.bench.scenarios import make_scenario
-from autocurriculum.teachers import make
+from autocurriculum.bench.suites import BASELINE, Entrant, build_teacher, missing_signals
+from autocurriculum.teachers.registry import list_teachers, teacher_spec
 
 MASTERED = 0.75
 ARMS_SCENARIOS = ("arms-chain", "arms-mixed")
@@ -80,18 +86,23 @@ FIG_DIR = Path(__file__).resolve().parent / "figures"
 
 @dataclass(frozen=True)
 class Spec:
-    """A teacher configuration: label, registry name, parameters, protocols it runs under."""
+    """A teacher configuration: label, registry name, parameters."""
 
     label: str
     name: str
     params: dict[str, Any] = field(default_factory=dict)
-    protocols: tuple[str, ...] = ("plain", "grpo")
     note: str = ""
+
+    @property
+    def protocols(self) -> tuple[str, ...]:
+        """The protocols whose updates carry the signals the teacher needs."""
+        spec = teacher_spec(self.name)
+        return tuple(p for p in PROTOCOLS if not missing_signals(spec, p))
 
 
 #: Every discrete teacher with its published defaults, then the variants worth a row.
 ARMS_SPECS: tuple[Spec, ...] = (
-    Spec("random", "random"),
+    Spec(BASELINE, BASELINE),
     Spec("oracle", "oracle", note="reads the student's frontier: upper reference"),
     Spec("tscl", "tscl", note="defaults: window K=10, epsilon-greedy 0.1"),
     Spec("tscl-online", "tscl", {"variant": "online"}, note="alpha=0.1, epsilon-greedy 0.1"),
@@ -101,9 +112,9 @@ ARMS_SPECS: tuple[Spec, ...] = (
     Spec("exp3s-ema", "exp3s", {"progress": "ema", "eta": 0.1}, note="not published"),
     Spec("learnability", "learnability", note="SFL defaults: buffer 100, ratio 0.5, window 10"),
     Spec("plr", "plr", note="beta=0.1, rho=0.1, replay 0.5, performance score"),
-    Spec("sec", "sec", protocols=("grpo",), note="lr 0.5, tau 1.0"),
-    Spec("sec-t0.2", "sec", {"temperature": 0.2}, protocols=("grpo",), note="lr 0.5, tau 0.2"),
-    Spec("dump", "dump", protocols=("grpo",), note="window 300, tau 0.1"),
+    Spec("sec", "sec", note="lr 0.5, tau 1.0"),
+    Spec("sec-t0.2", "sec", {"temperature": 0.2}, note="lr 0.5, tau 0.2"),
+    Spec("dump", "dump", note="window 300, tau 0.1"),
     Spec("zlp", "zlp", note="this library's teacher (not published), its defaults"),
 )
 
@@ -119,14 +130,77 @@ def arm_roles(student: Any) -> dict[str, NDArray[np.int64]]:
     return {"chain": chain, "trivial": trivial, "unlearnable": unlearnable}
 
 
+class ArmsRecorder(Callback):
+    """After every step: the arm of every episode, forgetting events, times to master.
+
+    Also stops the run once it is past the budget, every learnable arm is mastered, and (with
+    a reset) the reset is behind it.
+    """
+
+    def __init__(self, student: Any, budget: int, reset: int | None):
+        roles = arm_roles(student)
+        n = student.space.n
+        self.chain_mask = np.zeros(n, dtype=bool)
+        self.chain_mask[roles["chain"]] = True
+        self.roles = roles
+        self.budget = budget
+        self.reset = reset
+        self.arms = np.zeros(budget, dtype=np.int16)
+        self.on_forgotten = np.zeros(budget, dtype=bool)
+        self.n_forgotten = np.zeros(budget, dtype=np.int16)
+        self.mastered = student.competence() > MASTERED
+        self.ever = self.mastered.copy()
+        self.forgot_at = np.full(n, -1, dtype=np.int64)  # episode of the open event, or -1
+        self.events: list[tuple[int, int, int]] = []  # (arm, forgot at, recovered at or -1)
+        self.t_chain = math.nan
+        self.t_remaster = math.nan
+
+    def on_step(self, state: LoopState) -> bool:
+        batch = np.asarray(state.tasks)
+        t = state.episodes
+        start = t - len(batch)
+        forgotten = self.ever & ~self.mastered  # as it was when the step began
+        if start < self.budget:
+            hi = min(self.budget, t)
+            self.arms[start:hi] = batch[: hi - start]
+            self.on_forgotten[start:hi] = forgotten[batch[: hi - start]]
+            self.n_forgotten[start:hi] = int(forgotten.sum())
+        now = state.learner.competence() > MASTERED  # type: ignore[attr-defined]
+        if t <= self.budget:
+            for a in np.flatnonzero(self.mastered & ~now):
+                self.forgot_at[a] = t
+            for a in np.flatnonzero(~self.mastered & now & (self.forgot_at >= 0)):
+                self.events.append((int(a), int(self.forgot_at[a]), t))
+                self.forgot_at[a] = -1
+        self.mastered = now
+        self.ever |= now
+        if math.isnan(self.t_chain) and now[self.chain_mask].all():
+            self.t_chain = float(t)
+        if (
+            self.reset is not None
+            and t > self.reset
+            and math.isnan(self.t_remaster)
+            and state.learner.evaluate() >= state.learner.best_possible()
+        ):
+            self.t_remaster = float(t)
+        past_reset = self.reset is None or t > self.reset
+        return not (t >= self.budget and state.first_best is not None and past_reset)
+
+    def closed_events(self) -> NDArray[np.int64]:
+        """Every event, the unrecovered ones with -1 as their end."""
+        events = self.events + [(int(a), int(self.forgot_at[a]), -1)
+                                for a in np.flatnonzero(self.forgot_at >= 0)]
+        return np.asarray(events, dtype=np.int64).reshape(-1, 3)
+
+
 def run_arms_job(
     spec: Spec,
     scenario: str,
     seed: int,
     protocol: str,
     *,
-    prompts: int = 8,
-    group: int = 4,
+    prompts: int = DEFAULT_PROMPTS,
+    group: int = DEFAULT_GROUP,
     eval_every: int = 100,
     cap: int = 60_000,
     student_params: dict[str, Any] | None = None,
@@ -139,99 +213,25 @@ def run_arms_job(
         student = sc.make_student(student_seed)
     else:
         student = sc.student_cls(**{**sc.params, **student_params}, seed=student_seed)
-    params = dict(spec.params)
-    if spec.name == "oracle":
-        params["student"] = student
-    teacher = make(spec.name, student.space, seed=teacher_seed, **params)
-    roles = arm_roles(student)
-    n = student.space.n
-    learnable = np.zeros(n, dtype=bool)
-    learnable[roles["chain"]] = True
-    learnable[roles["trivial"]] = True
-    chain_mask = np.zeros(n, dtype=bool)
-    chain_mask[roles["chain"]] = True
-
+    teacher, _ = build_teacher(
+        spec.name, student, seed=teacher_seed, params=spec.params,
+        expert=sc.expert_values(student),
+    )
     budget = sc.episodes if budget is None else budget
-    group_ids = np.repeat(np.arange(prompts), group)
-    n_evals = budget // eval_every + 1
-    curve = np.full(n_evals, np.nan)
-    curve[0] = student.score()
-    arms = np.zeros(budget, dtype=np.int16)
-    on_forgotten = np.zeros(budget, dtype=bool)
-    n_forgotten = np.zeros(budget, dtype=np.int16)
-
-    mastered = student.competence() > MASTERED
-    ever = mastered.copy()
-    forgot_at = np.full(n, -1, dtype=np.int64)  # episode of the open forgetting event, or -1
-    events: list[tuple[int, int, int]] = []  # (arm, forgot at, recovered at or -1)
-    t_master = math.nan
-    t_chain = math.nan
-    t_remaster = math.nan
+    if cap < budget:
+        raise ValueError(f"cap must be >= the budget ({budget}), got {cap}")
+    step = make_protocol(protocol, prompts=prompts, group=group)
+    # A grpo step cannot be split: each point is read at the end of the step that reaches it,
+    # as in the runner; the run goes on to the cap unless the recorder stops it.
+    curve_points = eval_points(budget, eval_every, 1 if step.splittable else step.step_episodes)
+    end = -(-cap // step.step_episodes) * step.step_episodes
+    points = np.append(curve_points, end) if end > curve_points[-1] else curve_points
     resets = [int(x) for x in getattr(student, "reset_at", ())]
-    reset = min(resets) if resets else None
-    t = 0
+    recorder = ArmsRecorder(student, budget, min(resets) if resets else None)
     cpu0 = time.process_time()
-    teacher_ns = 0
-    clock = time.process_time_ns
-    while t < cap:
-        forgotten = ever & ~mastered
-        c0 = clock()
-        if protocol == "plain":
-            task = teacher.sample()
-            c1 = clock()
-            batch = np.array([task])
-            rewards = np.array([student.episode(task)])
-            c2 = clock()
-            teacher.update(task, float(rewards[0]))
-        else:
-            tasks = teacher.sample(prompts)
-            c1 = clock()
-            batch = np.repeat(tasks, group)
-            rewards = student.episodes(batch)
-            c2 = clock()
-            teacher.update(batch, rewards, {"group": group_ids})
-        c3 = clock()
-        teacher_ns += (c1 - c0) + (c3 - c2)
-        k = len(batch)
-        if t < budget:
-            hi = min(budget, t + k)
-            arms[t:hi] = batch[: hi - t]
-            on_forgotten[t:hi] = forgotten[batch[: hi - t]]
-            n_forgotten[t:hi] = int(forgotten.sum())
-        t += k
-        comp = student.competence()
-        now = comp > MASTERED
-        dropped = mastered & ~now
-        regained = ~mastered & now
-        if t <= budget:
-            for a in np.flatnonzero(dropped):
-                forgot_at[a] = t
-            for a in np.flatnonzero(regained & (forgot_at >= 0)):
-                events.append((int(a), int(forgot_at[a]), t))
-                forgot_at[a] = -1
-        mastered = now
-        ever |= now
-        if t <= budget and t % eval_every < k:
-            # An eval point falls inside this step: read the score at its end (exact for plain).
-            curve[t // eval_every] = student.score()
-        if math.isnan(t_chain) and mastered[chain_mask].all():
-            t_chain = float(t)
-        if math.isnan(t_master) and mastered[learnable].all():
-            t_master = float(t)
-        if (
-            reset is not None
-            and t > reset
-            and math.isnan(t_remaster)
-            and mastered[learnable].all()
-        ):
-            t_remaster = float(t)
-        if t >= budget and not math.isnan(t_master) and (reset is None or t > reset):
-            break
-    for a in np.flatnonzero(forgot_at >= 0):
-        events.append((int(a), int(forgot_at[a]), -1))
-    # Fill eval points a batch step skipped over with the next known value (grpo steps of 32
-    # land on every 100th episode only every 800 episodes otherwise).
-    curve = _fill_forward(curve)
+    result = run_loop(teacher, student, step, eval_at=points, mastery="step", callbacks=[recorder])
+    roles = recorder.roles
+    t = result.episodes
     return {
         "label": spec.label,
         "scenario": scenario,
@@ -240,32 +240,22 @@ def run_arms_job(
         "budget": budget,
         "eval_every": eval_every,
         "best_possible": student.best_possible(),
-        "curve": curve,
-        "t_master": t_master,
-        "t_chain": t_chain,
-        "t_remaster": t_remaster,
-        "reset": math.nan if reset is None else float(reset),
-        "arms": arms,
-        "on_forgotten": on_forgotten,
-        "n_forgotten": n_forgotten,
-        "events": np.asarray(events, dtype=np.int64).reshape(-1, 3),
+        "curve": result.evaluations[: len(curve_points)].copy(),
+        "t_master": math.nan if result.first_best is None else float(result.first_best),
+        "t_chain": recorder.t_chain,
+        "t_remaster": recorder.t_remaster,
+        "reset": math.nan if recorder.reset is None else float(recorder.reset),
+        "arms": recorder.arms,
+        "on_forgotten": recorder.on_forgotten,
+        "n_forgotten": recorder.n_forgotten,
+        "events": recorder.closed_events(),
         "roles_chain": roles["chain"],
         "roles_trivial": roles["trivial"],
         "roles_unlearnable": roles["unlearnable"],
         "episodes_run": t,
-        "teacher_us_per_episode": teacher_ns / 1e3 / t,
+        "teacher_us_per_episode": result.teacher_ns / 1e3 / t,
         "cpu_s": time.process_time() - cpu0,
     }
-
-
-def _fill_forward(curve: NDArray[np.float64]) -> NDArray[np.float64]:
-    out = curve.copy()
-    last = out[0]
-    for i in range(len(out)):
-        if np.isnan(out[i]):
-            out[i] = last
-        last = out[i]
-    return out
 
 
 def _job_key(label: str, scenario: str, protocol: str, seed: int) -> str:
@@ -318,60 +308,51 @@ def cmd_arms(args: argparse.Namespace) -> None:
     _run_pool(_arms_worker, jobs, args.workers)
 
 
-def _run_pool(fn: Any, jobs: Sequence[Any], workers: int) -> None:
+def _run_pool(fn: Callable[[Any], str], jobs: Sequence[Any], workers: int) -> None:
     t0 = time.perf_counter()
-    if workers == 1:
-        for i, job in enumerate(jobs):
-            fn(job)
-            print(f"  {i + 1}/{len(jobs)} {time.perf_counter() - t0:.0f}s", file=sys.stderr)
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for i, path in enumerate(pool.map(fn, jobs)):
-            print(f"  {i + 1}/{len(jobs)} {Path(path).stem} {time.perf_counter() - t0:.0f}s",
-                  file=sys.stderr)
+    count = [0]
+
+    def report(job: Any, path: str) -> None:
+        count[0] += 1
+        print(f"  {count[0]}/{len(jobs)} {Path(path).stem} {time.perf_counter() - t0:.0f}s",
+              file=sys.stderr)
+
+    execute(fn, jobs, on_result=report, workers=workers)
 
 
 # ------------------------------------------------------------------------- grid jobs
-#: Discrete teachers that need no trainer signal run through the adapter on the grid (SEC and
-#: DUMP need |advantage|, which the runner's loop does not produce).
-BINNED_INNER = ("tscl", "exp3s", "learnability", "plr")
-#: Inner teachers that need GRPO group ids: binned only under ``grid --protocol grpo``.
-BINNED_INNER_GRPO = ("sec", "dump")
+#: Discrete teachers run through the adapter on the grid; those whose spec needs a signal that
+#: the protocol does not give (SEC and DUMP need |advantage| or group ids) only under
+#: ``grid --protocol grpo``.
+BINNED_INNER = ("tscl", "exp3s", "learnability", "plr", "sec", "dump")
 CONTINUOUS = ("alp-gmm", "riac", "covar-gmm", "lp-tree")
 #: Grid scenarios whose relevant dimensions are 2-D: 10 bins per dimension are 100 arms.
 GRID_2D = ("grid-2d", "grid-unfeasible")
 DISTRACTORS = "grid-distractors"
 
 
-def _grid_specs(scenario_dims: int, protocol: str = "plain") -> list[Any]:
-    from autocurriculum.bench.suites import TeacherSpec
-    from autocurriculum.teachers import list_teachers
-
+def _grid_specs(scenario_dims: int, protocol: str = "plain") -> list[Entrant]:
     known = set(list_teachers("box"))
-    specs: list[Any] = [TeacherSpec("random"), TeacherSpec("oracle")]
-    specs += [TeacherSpec(name) for name in CONTINUOUS if name in known]
-    inners = BINNED_INNER + (BINNED_INNER_GRPO if protocol == "grpo" else ())
+    specs = [Entrant(BASELINE), Entrant("oracle")]
+    specs += [Entrant(name) for name in CONTINUOUS if name in known]
+    inners = [n for n in BINNED_INNER if not missing_signals(teacher_spec(n), protocol)]
     if scenario_dims == 2:
         for inner in inners:
-            specs.append(TeacherSpec("binned", {"teacher": inner, "bins": 10}, f"binned-{inner}"))
+            specs.append(Entrant("binned", {"teacher": inner, "bins": 10}, f"binned-{inner}"))
         # 7 bins do not line up with the student's 10 cells: the adapter without that luck.
-        specs.append(TeacherSpec("binned", {"teacher": "tscl", "bins": 7}, "binned-tscl-b7"))
+        specs.append(Entrant("binned", {"teacher": "tscl", "bins": 7}, "binned-tscl-b7"))
     else:
         # 10 bins per dimension of a 10-D box are 10^10 arms: the adapter refuses them.
         # 2 bins per dimension (1,024 arms) need no knowledge of the task; 10 bins on the
         # two relevant dimensions and 1 on the 8 distractors use expert knowledge.
         for inner in inners:
-            specs.append(TeacherSpec("binned", {"teacher": inner, "bins": 2}, f"binned-{inner}-b2"))
+            specs.append(Entrant("binned", {"teacher": inner, "bins": 2}, f"binned-{inner}-b2"))
         expert = [10, 10] + [1] * (scenario_dims - 2)
-        specs.append(
-            TeacherSpec("binned", {"teacher": "tscl", "bins": expert}, "binned-tscl-expert")
-        )
+        specs.append(Entrant("binned", {"teacher": "tscl", "bins": expert}, "binned-tscl-expert"))
     return specs
 
 
 def cmd_grid(args: argparse.Namespace) -> None:
-    from autocurriculum.bench.runner import run_benchmark
-
     out = Path(args.out)
     common = {"seeds": args.seeds, "episodes": args.episodes, "workers": args.workers,
               "progress": False, "resume": args.resume, "protocol": args.protocol}
@@ -462,7 +443,7 @@ def arms_tables(results: list[dict[str, Any]]) -> str:
     order = [s.label for s in ARMS_SPECS]
     for scenario in ARMS_SCENARIOS:
         for protocol in ("plain", "grpo"):
-            base = groups.get((scenario, protocol, "random"))
+            base = groups.get((scenario, protocol, BASELINE))
             if base is None:
                 continue
             key = "t_master"
@@ -551,8 +532,6 @@ def _protocol_text(protocol: str) -> str:
 
 def grid_tables(run_dirs: Sequence[Path]) -> str:
     """Markdown tables of the grid runs (the runner's summary rows)."""
-    from autocurriculum.bench.runner import load_run, summarise
-
     lines: list[str] = []
     for run_dir in run_dirs:
         if not (run_dir / "config.json").exists():
@@ -604,7 +583,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 STOP_SCENARIO = "arms-mixed-60k"
 STOP_BUDGET = 60_000
 STOP_WINDOW = 5_000
-STOP_LABELS = ("random", "tscl", "learnability", "plr", "zlp")
+STOP_LABELS = (BASELINE, "tscl", "learnability", "plr", "zlp")
 
 
 def stopping_table(results: list[dict[str, Any]]) -> str:
@@ -637,7 +616,7 @@ def stopping_table(results: list[dict[str, Any]]) -> str:
 RESET_AT = 8000
 RESET_SCENARIO = f"arms-chain-reset{RESET_AT}"
 FORGET_LABELS = (
-    "random", "oracle", "tscl", "tscl-sampling", "exp3s-ema", "learnability", "plr", "zlp"
+    BASELINE, "oracle", "tscl", "tscl-sampling", "exp3s-ema", "learnability", "plr", "zlp"
 )
 
 
@@ -799,7 +778,7 @@ def reset_table(results: list[dict[str, Any]]) -> str:
 
 
 # -------------------------------------------------------------------------- figures
-CURVE_LABELS = ("random", "oracle", "tscl", "tscl-sampling", "exp3s", "exp3s-ema",
+CURVE_LABELS = (BASELINE, "oracle", "tscl", "tscl-sampling", "exp3s", "exp3s-ema",
                 "learnability", "plr", "sec", "sec-t0.2", "dump", "zlp")
 
 
@@ -902,7 +881,7 @@ def _colour(plt: Any, label: str) -> Any:
 
 
 def _forgetting_figure(plt: Any, groups: dict[tuple[str, str, str], list[dict[str, Any]]]) -> Path:
-    labels = ("tscl", "zlp", "random")
+    labels = ("tscl", "zlp", BASELINE)
     fig, axes = plt.subplots(3, 3, figsize=(15, 11), constrained_layout=True)
     image = None
     for j, label in enumerate(labels):
@@ -920,7 +899,9 @@ def _forgetting_figure(plt: Any, groups: dict[tuple[str, str, str], list[dict[st
     if image is not None:
         fig.colorbar(image, ax=axes[:2, :], shrink=0.6, label="share of the bin's episodes")
 
-    shown = [label for label in FORGET_LABELS if label != "oracle"]
+    # The benchmark-only references (the oracle) forget nothing: left out of these panels.
+    names = {spec.label: spec.name for spec in ARMS_SPECS}
+    shown = [label for label in FORGET_LABELS if not teacher_spec(names[label]).benchmark_only]
     ax = axes[2, 0]
     for label in shown:
         runs = groups.get((DECAY_SCENARIO, "plain", label))

@@ -45,26 +45,26 @@ import numpy as np
 from autocurriculum.bench.metrics import bootstrap_ci
 from autocurriculum.bench.runner import load_run, run_benchmark, summarise
 from autocurriculum.bench.scenarios import list_scenarios
-from autocurriculum.bench.suites import TeacherSpec
+from autocurriculum.bench.suites import BASELINE, Entrant
 
 #: Every grid scenario of the suite.
 GRID_SCENARIOS = list_scenarios("box")
 
-OURS = TeacherSpec("lp-tree")
-BASELINE = TeacherSpec("random")
+OURS = Entrant("lp-tree")
+UNIFORM = Entrant(BASELINE)
 #: The published teachers without expert knowledge: class defaults, and the values of the
 #: papers' benchmark scripts (ALGORITHMS.md).
 PUBLISHED = [
-    TeacherSpec("alp-gmm"),
-    TeacherSpec("alp-gmm", {"fit_rate": 150, "random_task_ratio": 0.05}, "alp-gmm-bench"),
-    TeacherSpec("covar-gmm"),
-    TeacherSpec(
+    Entrant("alp-gmm"),
+    Entrant("alp-gmm", {"fit_rate": 150, "random_task_ratio": 0.05}, "alp-gmm-bench"),
+    Entrant("covar-gmm"),
+    Entrant(
         "covar-gmm",
         {"fit_rate": 150, "random_task_ratio": 0.1, "potential_ks": list(range(2, 15))},
         "covar-gmm-bench",
     ),
-    TeacherSpec("riac"),
-    TeacherSpec("riac", {"max_region_size": 150, "nb_split_attempts": 75}, "riac-bench"),
+    Entrant("riac"),
+    Entrant("riac", {"max_region_size": 150, "nb_split_attempts": 75}, "riac-bench"),
 ]
 
 #: One component of LP-Tree removed at a time (parameters on top of the defaults).
@@ -85,6 +85,15 @@ ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
         {"max_leaves": 1, "initial_depth": 0}, "a single region, never split (max_leaves=1)"
     ),
 }
+
+
+def ablation_entrants() -> list[Entrant]:
+    """One entrant per ablation, labelled ``lp-tree-<ablation>``."""
+    return [
+        Entrant(OURS.name, params, f"{OURS.name}-{name}") for name, (params, _) in ABLATIONS.items()
+    ]
+
+
 ABLATION_SCENARIOS = [
     "grid-2d", "grid-distractors", "grid-forgetting", "grid-noisy", "grid-rugged", "grid-4d"
 ]
@@ -136,8 +145,8 @@ def _finals(run_dirs: list[str]) -> tuple[dict[tuple[str, str], Any], list[str],
 def compare_table(run_dirs: list[str]) -> str:
     """Markdown: per scenario, every teacher's final % mastered [CI] and the verdict."""
     finals, scenarios, found = _finals(run_dirs)
-    published = [t for t in found if t not in (OURS.label, BASELINE.label)]
-    teachers = [t for t in (OURS.label, *published, BASELINE.label) if t in found]
+    published = [t for t in found if t not in (OURS.label, UNIFORM.label)]
+    teachers = [t for t in (OURS.label, *published, UNIFORM.label) if t in found]
     lines = [
         "| scenario | episodes | seeds | " + " | ".join(teachers) + " | best published | "
         "LP-Tree vs best |",
@@ -217,7 +226,8 @@ def main() -> None:
         if not args.run_dirs:
             parser.error("table needs run directories")
         runs = [load_run(d) for d in args.run_dirs]
-        if all(t.startswith("lp-tree-") for run in runs for t in run.teachers()):
+        ablation = {e.label for e in ablation_entrants()}
+        if all(set(run.teachers()) <= ablation for run in runs):
             for run_dir in args.run_dirs:
                 print(ablation_table(run_dir))
         else:
@@ -227,16 +237,13 @@ def main() -> None:
         parser.error(f"{args.study} needs --out")
     if args.study == "compare":
         teachers = {
-            "all": [OURS, *PUBLISHED, BASELINE],
+            "all": [OURS, *PUBLISHED, UNIFORM],
             "ours": [OURS],
-            "published": [*PUBLISHED, BASELINE],
+            "published": [*PUBLISHED, UNIFORM],
         }[args.teachers]
         scenarios = args.scenarios or GRID_SCENARIOS
     else:
-        teachers = [
-            TeacherSpec("lp-tree", params, f"lp-tree-{name}")
-            for name, (params, _) in ABLATIONS.items()
-        ]
+        teachers = ablation_entrants()
         scenarios = args.scenarios or ABLATION_SCENARIOS
     run_dir = run_benchmark(
         teachers, scenarios, args.seeds, out=args.out, workers=args.workers,

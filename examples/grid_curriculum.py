@@ -1,5 +1,10 @@
 """Teach the ALP-GMM paper's grid student with a teacher of your choice, one episode at a time.
 
+The loop below is the teacher protocol as a user writes it around their own learner. The
+teacher is built as the benchmark builds it: with the scenario's expert knowledge for exactly
+the parameters its registry spec lists (ADR's start point, SPDL's initial distribution, the
+oracle's student), so any registered teacher name works.
+
 Run: python examples/grid_curriculum.py --teacher random --episodes 20000
 """
 
@@ -8,8 +13,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-import autocurriculum as ac
 from autocurriculum.bench.scenarios import make_scenario
+from autocurriculum.bench.suites import build_teacher
 
 
 @dataclass
@@ -33,9 +38,11 @@ def parse_args(argv: list[str] | None = None) -> Args:
 
 def main(argv: list[str] | None = None) -> float:
     args = parse_args(argv)
-    student = make_scenario(args.scenario).make_student(args.seed)
-    params = {"student": student} if args.teacher == "oracle" else {}
-    teacher = ac.make(args.teacher, student.space, seed=args.seed, **params)
+    scenario = make_scenario(args.scenario)
+    student = scenario.make_student(args.seed)
+    teacher, _ = build_teacher(
+        args.teacher, student, seed=args.seed, expert=scenario.expert_values(student)
+    )
     for episode in range(1, args.episodes + 1):
         task = teacher.sample()
         teacher.update(task, student.episode(task))

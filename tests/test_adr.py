@@ -24,7 +24,7 @@ def _bounds(teacher):
 def test_missing_knowledge_is_a_clear_error_naming_it(missing):
     params = {"start": [0.5, 0.5], **KNOW}
     del params[missing]
-    with pytest.raises(ValueError, match=rf"{missing} is required"):
+    with pytest.raises(ValueError, match=rf"needs the parameter\(s\) {missing}"):
         ac.make("adr", UNIT2, **params)
 
 
@@ -40,6 +40,10 @@ def test_missing_knowledge_is_a_clear_error_naming_it(missing):
         ({"start": [0.5, 0.5], "step_size": 0.0}, "step_size"),
         ({"start": [0.5, 0.5], "boundary_sampling_p": 1.2}, "boundary_sampling_p"),
         ({"start": [0.5, 0.5], "queue_len": 0}, "queue_len"),
+        # Used to fail with numpy's "Unable to allocate" message, naming no parameter.
+        ({"start": [0.5, 0.5], "queue_len": 10**12}, "queue_len must be an int in"),
+        ({"start": [0.5, 0.5], "step_size": 1.5}, "step_size"),
+        ({"start": [0.5, 0.5], "low_threshold": "0.2"}, "low_threshold"),
     ],
 )
 def test_bad_knowledge_or_hyperparameters_raise(params, match):

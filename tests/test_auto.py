@@ -11,14 +11,14 @@ import autocurriculum as ac
 from autocurriculum.bench.students import ArmsStudent
 from autocurriculum.spaces import Space
 from autocurriculum.teachers import auto
-from autocurriculum.teachers.registry import _TEACHERS, list_teachers, teacher_summary
+from autocurriculum.teachers.registry import list_teachers, teacher_spec
 from autocurriculum.testing import check_teacher
 
 
 def test_discrete_gets_the_recommended_discrete_teacher():
     name, params = auto.DISCRETE_TEACHER
     teacher = ac.make("auto", ac.Discrete(6), seed=0)
-    assert type(teacher) is _TEACHERS.get(name)
+    assert type(teacher) is teacher_spec(name).builder
     defaults = type(teacher)(ac.Discrete(6), seed=0).get_params()
     assert teacher.get_params() == {**defaults, **params}
     check_teacher(teacher)
@@ -27,7 +27,7 @@ def test_discrete_gets_the_recommended_discrete_teacher():
 def test_box_gets_the_recommended_box_teacher():
     name, _ = auto.BOX_TEACHER
     teacher = ac.make("auto", ac.Box([0.0, 0.0], [1.0, 1.0]), seed=0)
-    assert type(teacher) is _TEACHERS.get(name)
+    assert type(teacher) is teacher_spec(name).builder
     assert "box" in type(teacher).supported_spaces
 
 
@@ -45,7 +45,8 @@ def test_user_parameters_override_the_recommended_ones():
 def test_registered_for_both_kinds_with_a_summary():
     assert "auto" in list_teachers("discrete")
     assert "auto" in list_teachers("box")
-    assert "docs/discrete.md" in teacher_summary("auto")
+    assert "z-scored learning progress" in teacher_spec("auto").summary
+    assert teacher_spec("auto").reads == teacher_spec("lp-tree").reads | teacher_spec("zlp").reads
 
 
 class _GraphSpace(Space):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pickle
-
 import numpy as np
 import pytest
 
 import autocurriculum as ac
+from autocurriculum._state import is_plain
 from autocurriculum.bench.students import GridStudent
 from autocurriculum.teachers.binned import Binned
 from autocurriculum.teachers.learnability import Learnability
@@ -27,7 +26,7 @@ def test_conformance_with_signal_teachers():
     check_teacher(
         ac.make("binned", BOX, teacher="sec", bins=[3, 2], seed=1),
         episodes=320,
-        signal_fn=lambda tasks, scores: np.abs(scores - 0.5),
+        signal_fn=lambda tasks, scores: {"abs_advantage": np.abs(scores - 0.5)},
     )
     check_teacher(
         ac.make("binned", ac.Box([0.0], [1.0]), teacher="dump", bins=5, seed=2),
@@ -87,20 +86,89 @@ def test_update_passes_outcomes_to_the_inner_teacher():
     assert teacher.metrics()["teacher/bins_visited"] == 2.0
 
 
-def test_state_dict_holds_the_inner_teacher():
+def test_state_dict_holds_the_inner_teacher_as_plain_data():
+    # Probe: the state held a live teacher object, so state_dict() was not plain data.
     teacher = Binned(BOX, teacher="tscl", bins=3, teacher_params={"variant": "online"}, seed=4)
     for step in range(20):
         tasks = teacher.sample(8)
         teacher.update(tasks, (np.arange(8) + step) % 3 / 2)
-    state = pickle.loads(pickle.dumps(teacher.state_dict()))
-    assert isinstance(state["state"]["inner_"], TSCL)
+    state = teacher.state_dict()
+    assert is_plain(state)
+    inner = state["state"]["inner_"]["__teacher__"]
+    assert inner["teacher"] == "tscl"
+    assert inner["params"]["variant"] == "online"
+    assert inner["space"] == ac.Discrete(9).to_dict()
     resumed = Binned(BOX, teacher="tscl", bins=3, teacher_params={"variant": "online"}, seed=99)
     resumed.load_state_dict(state)
+    assert isinstance(resumed.inner_, TSCL)
     np.testing.assert_array_equal(resumed.inner_.q_values(), teacher.inner_.q_values())
     np.testing.assert_array_equal(resumed.sample(16), teacher.sample(16))
     other = Binned(BOX, teacher="tscl", bins=3, seed=4)  # other inner parameters
     with pytest.raises(ValueError, match="teacher_params"):
         other.load_state_dict(state)
+
+
+@pytest.mark.parametrize(("inner", "signals"), [
+    ("tscl", None),
+    ("exp3s", {"progress": [0.1, -0.2, 0.3]}),
+    ("sec", {"group": [0, 0, 1], "step": [4, 4, 4]}),
+])
+def test_saved_and_loaded_by_ac_load(tmp_path, inner, signals):
+    teacher = ac.make("binned", BOX, teacher=inner, bins=[2, 3], seed=5)
+    rng = np.random.default_rng(0)
+    for step in range(5):
+        tasks = teacher.sample(3)
+        step_signals = signals
+        if signals is not None and "step" in signals:
+            step_signals = {**signals, "step": [step] * 3}
+        teacher.update(tasks, rng.random(3), step_signals)
+    path = tmp_path / "binned.ckpt"
+    teacher.save(path)
+    loaded = ac.load(path)
+    assert isinstance(loaded, Binned)
+    assert type(loaded.inner_) is type(teacher.inner_)
+    assert loaded.get_params() == teacher.get_params()
+    np.testing.assert_array_equal(loaded.sample(32), teacher.sample(32))
+    last = {**signals, "step": [9] * 3} if signals and "step" in signals else signals
+    for t in (loaded, teacher):
+        t.update(t.sample(3), [0.0, 0.5, 1.0], last)
+        t.end_step()
+    np.testing.assert_array_equal(loaded.sample(32), teacher.sample(32))
+
+
+def test_signals_are_those_of_the_inner_teacher():
+    sec = Binned(BOX, teacher="sec", bins=2, seed=0)
+    spec = ac.teacher_spec("sec")
+    assert sec._signal_names() == (spec.reads, spec.needs_one_of)
+    task = [[0.1, 0.1]]
+    with pytest.raises(ValueError, match=r"Binned\.update needs the signal 'abs_advantage' or "):
+        sec.update(task, [1.0])
+    with pytest.raises(ValueError, match="Did you mean 'group'"):
+        sec.update(task, [1.0], signals={"groups": [0]})
+    assert sec.n_updates_ == sec.inner_.n_updates_ == 0
+    # A step is closed by a newer step id, or by the adapter's end_step.
+    sec.update(task, [1.0], signals={"abs_advantage": [0.8], "step": [0]})
+    assert sec.inner_.n_steps_ == 0
+    sec.end_step()
+    assert sec.inner_.n_steps_ == 1
+    # Known signals the inner teacher does not read are ignored.
+    tscl = Binned(BOX, teacher="tscl", bins=2, seed=0)
+    assert tscl._signal_names() == (frozenset(), frozenset())
+    tscl.update(task, [1.0], signals={"value_loss": [0.3]})
+    with pytest.raises(ValueError, match="unknown signal"):
+        tscl.update(task, [1.0], signals={"loss": [0.3]})
+
+
+def test_sample_leaves_the_inner_teacher_unchanged():
+    # The inner teacher draws with the adapter's generator: its own state depends only on
+    # the outcomes it was told.
+    teacher = Binned(BOX, teacher="tscl", bins=3, seed=2)
+    teacher.update([[0.1, 0.1], [0.9, 1.9]], [0.0, 1.0])
+    before = teacher.inner_.state_dict()
+    teacher.sample(50)
+    teacher.sample()
+    after = teacher.inner_.state_dict()
+    assert before["state"]["rng_"] == after["state"]["rng_"]
 
 
 def test_the_seed_fixes_the_inner_teacher():
@@ -124,14 +192,16 @@ def test_arm_count_explosion_is_refused_with_a_clear_error():
     [
         ({"teacher": "no-such-teacher"}, "known: .*tscl"),
         ({"teacher": "alp-gmm"}, "teacher for discrete spaces"),
-        ({"bins": 0}, "bins must be an int >= 1"),
+        ({"bins": 0}, r"bins must be an int in \[1, 100000000\]"),
+        ({"bins": 10**9}, r"bins must be an int in \[1, 100000000\]"),
+        ({"max_arms": 10**12}, r"max_arms must be an int in \[1, 100000000\]"),
         ({"bins": [3]}, r"one count per dimension \(2\)"),
         ({"bins": "3"}, "bins must be"),
         ({"bins": [3, 0]}, r"bins\[1\]"),
         ({"max_arms": 0}, "max_arms"),
         ({"teacher_params": {"seed": 3}}, "must not hold 'seed'"),
         ({"teacher_params": [("epsilon", 0.1)]}, "teacher_params must be a mapping"),
-        ({"teacher_params": {"epsilon": 2.0}}, "epsilon must be in"),
+        ({"teacher_params": {"epsilon": 2.0}}, r"epsilon must be a real number in \[0, 1\]"),
     ],
 )
 def test_bad_parameters(kwargs, match):
@@ -142,12 +212,6 @@ def test_bad_parameters(kwargs, match):
 def test_only_box_spaces():
     with pytest.raises(ValueError, match="cannot serve a discrete space"):
         ac.make("binned", ac.Discrete(4))
-
-
-def test_signal_teacher_without_signals_says_so():
-    teacher = Binned(BOX, teacher="sec", bins=2, seed=0)
-    with pytest.raises(ValueError, match=r"SEC\.update needs signals"):
-        teacher.update([[0.1, 0.1]], [1.0])
 
 
 def test_model_snapshot_boxes_cover_the_space():

@@ -34,7 +34,7 @@ def test_fits_task_time_and_score_and_keeps_the_lowest_aic():
     tasks = BOX.sample(rng, 40)
     scores = rng.random(40)
     teacher.update(tasks[:39], scores[:39])
-    before = copy.deepcopy(teacher.rng_)
+    before = copy.deepcopy(teacher.fit_rng_)  # the refit draws its k-means seeds from it
     teacher.update(tasks[39:], scores[39:])
     # The relative time of a pair is its position in the window over fit_rate.
     data = np.hstack([BOX.to_unit(tasks), (np.arange(40) / 40)[:, None], scores[:, None]])
@@ -119,6 +119,20 @@ def test_bad_hyperparameters(params, match):
         CovarGMM(BOX, **params)
 
 
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"absolute_lp": "no"}, "absolute_lp must be True or False"),
+        ({"absolute_lp": 0}, "absolute_lp must be True or False"),
+        ({"fit_rate": 10**12}, "fit_rate must be an int in"),
+        ({"potential_ks": (2, 10**9)}, "more components than the 250 points"),
+    ],
+)
+def test_bad_or_huge_parameters_fail_at_construction_naming_them(params, match):
+    with pytest.raises(ac.InvalidParameterError, match=match):
+        CovarGMM(BOX, **params)
+
+
 def test_grid_2d_regression_pin():
     # A regression pin of a stochastic but seeded run, not a quality claim: any change to
     # sampling, EM or the RNG stream moves it. The total competence (sum over the 100 cells,
@@ -130,5 +144,7 @@ def test_grid_2d_regression_pin():
     for _ in range(3000):
         task = teacher.sample()
         teacher.update(task, student.episode(task))
+    # Re-pinned when refits moved to their own generator (fit_rng_): 20k-episode band over 10
+    # seeds 66.6% [62.8, 70.3], before 64.8% [62.5, 66.9].
     assert student.score() == 8.0
-    assert student.competence().sum() == 926.0
+    assert student.competence().sum() == 863.0

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import autocurriculum as ac
+from autocurriculum.params import InvalidParameterError
 from autocurriculum.progress import DeltaTracker, QuantileReservoir
 from autocurriculum.testing import check_teacher
 
@@ -107,16 +108,18 @@ def test_progress_and_cost_signals_replace_the_score_delta():
     arms = np.array([0, 1, 2, 1, 3, 0])
     gains = np.array([0.3, -0.2, 0.1, 0.6, 0.0, 0.4])
     a.update(arms, np.zeros(6), signals={"progress": gains, "cost": np.full(6, 2.0)})
-    b.update(arms, np.ones(6), signals=gains / 2)
+    b.update(arms, np.ones(6), signals={"progress": gains / 2})
     np.testing.assert_allclose(a.weights(), b.weights(), rtol=1e-12)
+    before = a.weights()
     with pytest.raises(ValueError, match="cost"):
         a.update([0], [0.5], signals={"cost": np.array([0.0])})
+    np.testing.assert_array_equal(a.weights(), before)
 
 
 def test_positive_progress_raises_an_arm():
     t = ac.make("exp3s", ac.Discrete(4), eta=0.1, seed=0)
     for _ in range(40):
-        t.update([2, 1], [1.0, 0.0], signals=np.array([1.0, -1.0]))
+        t.update([2, 1], [1.0, 0.0], signals={"progress": np.array([1.0, -1.0])})
     p = t.probabilities()
     assert p.argmax() == 2
     assert p.argmin() == 1
@@ -130,20 +133,58 @@ def test_positive_progress_raises_an_arm():
         ({"eta": -1e-3}, "eta"),
         ({"epsilon": 1.5}, "epsilon"),
         ({"beta": -0.1}, "beta"),
+        ({"beta": float("inf")}, "beta"),
         ({"reservoir_size": 0}, "reservoir_size"),
-        ({"low_quantile": 0.9}, "low"),
+        ({"reservoir_size": 10**7}, r"reservoir_size must be an int in \[1, 1000000\]"),
+        ({"low_quantile": 1.5}, r"low_quantile must be a real number in \[0, 1\]"),
+        ({"high_quantile": -0.1}, r"high_quantile must be a real number in \[0, 1\]"),
         ({"progress": "slope"}, "progress"),
         ({"ema_fast": 0.01}, "ema_slow"),
     ],
 )
 def test_bad_hyperparameters(params, name):
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(InvalidParameterError, match=name):
         ac.make("exp3s", ac.Discrete(3), **params)
+
+
+def test_quantile_parameters_are_named_in_full():
+    # Probe: the error named the reservoir's `low`/`high` instead of the teacher's parameters.
+    with pytest.raises(InvalidParameterError) as err:
+        ac.make("exp3s", ac.Discrete(3), low_quantile=0.9)
+    assert str(err.value) == (
+        "low_quantile must be < high_quantile, got low_quantile=0.9, high_quantile=0.8"
+    )
+    res = QuantileReservoir(10, low_quantile=0.1, high_quantile=0.9)
+    assert (res.low_quantile, res.high_quantile) == (0.1, 0.9)
+    with pytest.raises(TypeError):
+        QuantileReservoir(10, low=0.1)  # the old, ambiguous names are gone
+
+
+def test_reservoir_draws_do_not_use_the_sampling_generator():
+    # The reservoir's replacement draws (once it is full) come from their own generator, so
+    # extra sample() calls leave the learned weights unchanged.
+    quiet = ac.make("exp3s", ac.Discrete(5), reservoir_size=4, eta=0.5, seed=3)
+    busy = ac.make("exp3s", ac.Discrete(5), reservoir_size=4, eta=0.5, seed=3)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        arms = rng.integers(0, 5, size=6)
+        scores = rng.random(6)
+        busy.sample(int(rng.integers(1, 20)))
+        quiet.update(arms, scores)
+        busy.update(arms, scores)
+    assert quiet.reservoir_.sorted == busy.reservoir_.sorted
+    np.testing.assert_array_equal(quiet.weights(), busy.weights())
 
 
 def test_needs_two_arms_and_rejects_bad_signals():
     with pytest.raises(ValueError, match="at least 2 arms"):
         ac.make("exp3s", ac.Discrete(1))
     t = ac.make("exp3s", ac.Discrete(3), seed=0)
-    with pytest.raises(ValueError, match="signals"):
-        t.update([0, 1], [0.5, 0.5], signals=np.zeros(3))
+    with pytest.raises(ValueError, match="signals must be a mapping"):
+        t.update([0, 1], [0.5, 0.5], signals=np.zeros(2))
+    with pytest.raises(ValueError, match="shape"):
+        t.update([0, 1], [0.5, 0.5], signals={"progress": np.zeros(3)})
+    with pytest.raises(ValueError, match="Did you mean 'progress'"):
+        t.update([0, 1], [0.5, 0.5], signals={"progres": np.zeros(2)})
+    # Known signals exp3s does not read are ignored.
+    t.update([0, 1], [0.5, 0.5], signals={"value_loss": np.zeros(2), "group": [0, 0]})

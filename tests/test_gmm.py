@@ -502,3 +502,20 @@ class TestBadInput:
             fit.sample(rng, 3, p=np.zeros(2))
         with pytest.raises(ValueError, match="3 columns"):
             fit.score_samples(np.zeros((4, 3)))
+
+
+def test_a_fit_is_plain_state_and_round_trips():
+    # Teachers keep fits in their learned state, which state_dict() encodes as plain data.
+    from autocurriculum._state import from_plain, is_plain, to_plain
+
+    x = np.random.default_rng(0).random((60, 2))
+    fit = fit_gmms(x, [3], rng=np.random.default_rng(0))[0]
+    fit.sample(np.random.default_rng(1), 2)  # fills the Cholesky cache
+    plain = to_plain(fit)
+    assert is_plain(plain["fields"])
+    back = from_plain(plain)
+    assert isinstance(back, GaussianMixtureFit)
+    np.testing.assert_array_equal(back.means, fit.means)
+    np.testing.assert_array_equal(back.score_samples(x), fit.score_samples(x))
+    a = back.sample(np.random.default_rng(2), 50)[0]
+    np.testing.assert_array_equal(a, fit.sample(np.random.default_rng(2), 50)[0])

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
+import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -267,11 +271,97 @@ def test_single_task_path_matches_the_batch_path():
         ("split_f", float("inf")), ("min_width", 0.0), ("min_width", 0.6), ("max_leaves", 0),
         ("merge", "yes"), ("random_ratio", 1.5), ("random_ratio", -0.1),
         ("fallback", "gaussian"), ("initial_depth", -1), ("initial_depth", 12),
+        ("absolute", "no"), ("merge", 0), ("min_child", 17), ("split_every", 1.5),
     ],
 )
 def test_bad_hyperparameters_raise(name, value):
     with pytest.raises(ValueError, match=name):
         LPTree(UNIT2, **{name: value})
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        # window=10**12 used to die with an empty MemoryError after 18 s.
+        ({"window": 10**12}, r"window must be an int in \[4, 1024\]"),
+        ({"max_leaves": 10**12}, "max_leaves must be an int in"),
+        ({"split_every": 10**12}, "split_every must be an int in"),
+        ({"initial_depth": 40}, r"initial_depth must be an int in \[0, 11\]"),
+        # Each in range, but a full tree would not fit in memory.
+        ({"window": 1024, "max_leaves": 100_000}, "lower max_leaves or window"),
+    ],
+)
+def test_size_parameters_are_bounded_and_named(params, match):
+    start = time.perf_counter()
+    with pytest.raises(ac.InvalidParameterError, match=match):
+        LPTree(UNIT2, **params)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_sample_calls_change_nothing_learned():
+    # Everything lp-tree learns happens in update: a teacher asked for many more tasks between
+    # the same updates holds exactly the same state, its sampling generator aside.
+    student = make_scenario("grid-2d").make_student(0)
+    quiet = LPTree(student.space, seed=0)
+    busy = LPTree(student.space, seed=0)
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        tasks = quiet.sample(32)
+        scores = student.episodes(tasks)
+        quiet.update(tasks, scores)
+        for _ in range(int(rng.integers(1, 4))):
+            busy.sample(int(rng.integers(1, 64)))
+        busy.update(tasks, scores)
+    assert quiet.n_splits_ > 5
+    a, b = quiet.state_dict()["state"], busy.state_dict()["state"]
+    a.pop("rng_")
+    b.pop("rng_")
+    assert pickle.dumps(a) == pickle.dumps(b)
+
+
+def test_two_threads_can_share_one_teacher():
+    teacher = LPTree(ac.Box([0.0, -1.0], [3.0, 6.0]), window=8, recent=4, min_split=8,
+                     split_every=2, min_child=2, max_leaves=32, seed=0)
+    space = teacher.space
+    rounds, batch, n_threads = 500, 3, 3
+    errors: list[BaseException] = []
+
+    def work(seed):
+        rng = np.random.default_rng(seed)
+        try:
+            for step in range(rounds):
+                tasks = teacher.sample(batch)
+                u = space.to_unit(tasks)
+                teacher.update(tasks, np.clip(u[:, 0] + 0.01 * step + 0.1 * rng.random(batch),
+                                              0.0, 1.0))
+                teacher.update(teacher.sample(), float(rng.random()))
+                teacher.metrics()
+                teacher.model_snapshot()
+        except BaseException as err:  # collected and reported below
+            errors.append(err)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show at once
+    try:
+        threads = [threading.Thread(target=work, args=(s,)) for s in range(n_threads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    total = n_threads * rounds * (batch + 1)
+    assert teacher.n_updates_ == teacher.step_ == total
+    assert teacher.n_splits_ > 0
+    # The leaves still tile the box, and the state round-trips.
+    boxes = teacher.model_snapshot()["boxes"]
+    volume = sum(np.prod(np.subtract(b["high"], b["low"])) for b in boxes)
+    assert volume == pytest.approx(np.prod(space.range))
+    assert space.contains(teacher.sample(100))
+    twin = copy.deepcopy(teacher)
+    twin.load_state_dict(teacher.state_dict())
+    np.testing.assert_array_equal(twin.sample(20), teacher.sample(20))
 
 
 def test_discrete_space_is_refused():

@@ -130,6 +130,28 @@ def test_empty_and_pickle_round_trip():
             np.testing.assert_array_equal(got, exp)
 
 
+def test_state_is_plain_data_and_round_trips():
+    # A teacher's state_dict holds the history through autocurriculum._state, which reads the
+    # instance's fields: they must be plain data (the k-d tree is derived, kept outside), and
+    # the decoded copy must answer exactly as the original, tree rebuilt over the same points.
+    from autocurriculum._state import from_plain, is_plain, to_plain
+
+    history = NearestHistory(3, max_history=700)
+    rng = np.random.default_rng(4)
+    history.add(rng.random((1500, 3)), rng.random(1500))
+    plain = to_plain(history)
+    assert is_plain(plain["fields"])
+    assert not any("tree" in key and key != "_tree_lo" for key in plain["fields"])
+    copy_ = from_plain(plain)
+    assert copy_.n_rebuilds == history.n_rebuilds
+    pts, vals = rng.random((400, 3)), rng.random(400)
+    expected = history.query_add(pts, vals)
+    for got, exp in zip(copy_.query_add(pts, vals), expected, strict=True):
+        np.testing.assert_array_equal(got, exp)
+    # The copy rebuilt no more than the original did: the same schedule, the same state.
+    assert copy_.n_rebuilds == history.n_rebuilds
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -138,6 +160,7 @@ def test_empty_and_pickle_round_trip():
         ({"ndim": 2, "max_history": 2.5}, "max_history"),
         ({"ndim": 2, "rebuild_every": 0}, "rebuild_every"),
         ({"ndim": 2, "rebuild_every": 10**6}, "rebuild_every"),
+        ({"ndim": 2, "max_history": 10**12}, r"max_history must be an int in \[1, 33333333\]"),
     ],
 )
 def test_bad_parameters(kwargs, match):

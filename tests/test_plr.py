@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import autocurriculum as ac
+from autocurriculum.params import InvalidParameterError
 from autocurriculum.testing import check_teacher
 
 
@@ -28,7 +29,7 @@ def test_replay_distribution_by_hand_with_published_constants():
     # β = 0.1, ρ = 0.1. Levels 3, 7, 5 are played in episodes 1..4 with value losses; a level's
     # score is its last episode's.
     t = ac.make("plr", ac.Discrete(10), seed=0)
-    t.update([3, 7, 3, 5], [0.0, 1.0, 1.0, 0.5], signals=[0.2, 0.9, 0.4, 0.4])
+    t.update([3, 7, 3, 5], [0.0, 1.0, 1.0, 0.5], signals={"value_loss": [0.2, 0.9, 0.4, 0.4]})
     np.testing.assert_allclose(t.level_score_[[3, 5, 7]], [0.4, 0.4, 0.9])
     # Ranks: 7 (0.9) first; 3 and 5 tie at 0.4, broken by index: 3 second, 5 third.
     w = np.array([1.0, 2.0**-10, 3.0**-10])
@@ -45,8 +46,8 @@ def test_replay_distribution_by_hand_with_published_constants():
 def test_replay_draws_follow_the_distribution():
     t = ac.make("plr", ac.Discrete(6), temperature=1.0, staleness_coef=0.3, replay_prob=1.0,
                 seed=0)
-    t.update([0, 1, 2, 3, 4, 5, 2, 0], [0.0] * 8, signals=[0.1, 0.5, 0.3, 0.2, 0.6, 0.05,
-                                                          0.35, 0.15])
+    losses = [0.1, 0.5, 0.3, 0.2, 0.6, 0.05, 0.35, 0.15]
+    t.update([0, 1, 2, 3, 4, 5, 2, 0], [0.0] * 8, signals={"value_loss": losses})
     freq = np.bincount(t.sample(100_000), minlength=6) / 100_000
     np.testing.assert_allclose(freq, t.replay_probabilities(), atol=0.006)
 
@@ -90,13 +91,47 @@ def test_does_not_crash_once_every_level_was_played():
 def test_ranks_stay_exact_after_incremental_merges():
     rng = np.random.default_rng(0)
     t = ac.make("plr", ac.Discrete(500), seed=0)
-    for _ in range(30):
+    for i in range(30):
         tasks = rng.integers(0, 500, size=rng.integers(1, 40))
-        t.update(tasks, rng.random(len(tasks)), signals=np.round(rng.random(len(tasks)), 1))
-        t.sample(4)
+        losses = np.round(rng.random(len(tasks)), 1)
+        t.update(tasks, rng.random(len(tasks)), signals={"value_loss": losses})
+        if i % 3:
+            t.sample(4)
         seen = np.flatnonzero(t.staleness_.seen)
         expected = seen[np.lexsort((seen, -t.level_score_[seen]))]
-        assert t.order_.tolist() == expected.tolist()
+        assert t.ranked_levels().tolist() == expected.tolist()
+    # A loaded state starts the rank cache over from its own scores.
+    other = ac.make("plr", ac.Discrete(500), seed=1)
+    other.sample(3)
+    other.update([1, 2], [0.0, 1.0])
+    other.sample(3)
+    other.load_state_dict(t.state_dict())
+    assert other.ranked_levels().tolist() == t.ranked_levels().tolist()
+    np.testing.assert_array_equal(other.sample(64), t.sample(64))
+
+
+def test_the_rank_cache_is_not_learned_state():
+    # sample() merges the rank cache; the learned state must not depend on when it ran.
+    a, b = ac.make("plr", ac.Discrete(50), seed=0), ac.make("plr", ac.Discrete(50), seed=0)
+    a.update([3, 4, 5], [0.0, 0.5, 1.0])
+    b.update([3, 4, 5], [0.0, 0.5, 1.0])
+    a.sample(8)
+    state_a, state_b = a.state_dict()["state"], b.state_dict()["state"]
+    assert state_a.keys() == state_b.keys()
+    assert not any(key in state_a for key in ("order_", "keys_", "rerank_", "needs_rerank_"))
+
+
+def test_a_misspelt_signal_is_an_error_not_a_different_algorithm():
+    # Probe: signals={"valu_loss": ...} was accepted, and PLR silently fell back to its
+    # score-based proxy.
+    t = ac.make("plr", ac.Discrete(5), seed=0)
+    with pytest.raises(ValueError, match=r"unknown signal 'valu_loss'\. Did you mean 'value_loss'"):
+        t.update([0, 1], [0.0, 1.0], signals={"valu_loss": [0.3, 0.2]})
+    assert t.n_updates_ == 0
+    assert not t.staleness_.seen.any()
+    # Known signals PLR does not read are ignored; value_loss is read.
+    t.update([0, 1], [0.0, 1.0], signals={"value_loss": [0.3, 0.2], "abs_advantage": [9, 9]})
+    np.testing.assert_allclose(t.level_score_[[0, 1]], [0.3, 0.2])
 
 
 @pytest.mark.parametrize(
@@ -106,7 +141,7 @@ def test_ranks_stay_exact_after_incremental_merges():
      ({"score_alpha": 0.0}, "score_alpha"), ({"value_lr": 2.0}, "value_lr")],
 )
 def test_bad_hyperparameters(params, name):
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(InvalidParameterError, match=name):
         ac.make("plr", ac.Discrete(3), **params)
 
 
@@ -114,7 +149,9 @@ def test_bad_input():
     t = ac.make("plr", ac.Discrete(3), seed=0)
     with pytest.raises(ValueError, match="not an arm"):
         t.update([3], [1.0])
-    with pytest.raises(ValueError, match="shape"):
-        t.update([0, 1], [1.0, 0.0], signals=np.ones(3))
+    with pytest.raises(ValueError, match="signals must be a mapping"):
+        t.update([0, 1], [1.0, 0.0], signals=np.ones(2))
     with pytest.raises(ValueError, match="shape"):
         t.update([0, 1], [1.0, 0.0], signals={"value_loss": np.ones(1)})
+    with pytest.raises(ValueError, match=">= 0"):
+        t.update([0, 1], [1.0, 0.0], signals={"value_loss": [0.5, -0.5]})

@@ -7,6 +7,8 @@ import collections
 import numpy as np
 import pytest
 
+from autocurriculum._state import from_plain, is_plain, to_plain
+from autocurriculum.params import InvalidParameterError
 from autocurriculum.progress import (
     AdvantageStep,
     ArmEMA,
@@ -158,7 +160,7 @@ def test_mean_abs_advantage_of_binary_groups_is_twice_learnability():
 
 
 def test_read_abs_advantage_forms_and_errors():
-    a, g = read_abs_advantage(np.array([-0.5, 0.25]), owner="X")
+    a, g = read_abs_advantage({"abs_advantage": np.array([0.5, 0.25])}, owner="X")
     assert a.tolist() == [0.5, 0.25]
     assert g is None
     a, g = read_abs_advantage({"advantage": np.array([-1.0])}, owner="X")
@@ -166,10 +168,11 @@ def test_read_abs_advantage_forms_and_errors():
     a, g = read_abs_advantage({"group": np.array([3, 3])}, owner="X")
     assert a is None
     assert g.tolist() == [3, 3]
-    with pytest.raises(ValueError, match="'group'"):
+    # |advantage| given by the trainer wins over group ids.
+    a, g = read_abs_advantage({"group": np.array([3]), "advantage": np.array([-2.0])}, owner="X")
+    assert (a.tolist(), g) == ([2.0], None)
+    with pytest.raises(ValueError, match=r"X needs an \|advantage\| signal: signals has keys"):
         read_abs_advantage({"value_loss": np.array([1.0])}, owner="X")
-    with pytest.raises(ValueError, match="X needs"):
-        read_abs_advantage(None, owner="X")
 
 
 def test_advantage_step_groups_may_span_updates():
@@ -197,7 +200,7 @@ def test_learnability_values_and_range_check():
 # ----------------------------------------------------------------- reservoir
 def test_reservoir_quantiles_match_numpy_and_rescale_by_hand():
     rng = np.random.default_rng(5)
-    res = QuantileReservoir(capacity=50)
+    res = QuantileReservoir(capacity=50, low_quantile=0.2, high_quantile=0.8)
     values = rng.normal(size=40)
     for v in values:
         res.add(v, rng)
@@ -298,3 +301,97 @@ def test_draws_follow_the_distribution():
     values = np.array([1.0, 3.0, 3.0, 0.0])
     freq = np.bincount(draw_epsilon_greedy(rng, values, 0.2, 50_000), minlength=4) / 50_000
     np.testing.assert_allclose(freq, epsilon_greedy(values, 0.2), atol=0.01)
+
+
+# ------------------------------------------------------------- plain state
+def _states():
+    rng = np.random.default_rng(10)
+    arms, values = _batch(rng, n_arms=6, n=50)
+    ema = ArmEMA(6, 0.3, start_at_first=True)
+    ema.update(arms, values)
+    lp = EMAProgress(6)
+    lp.update(arms, values)
+    delta = DeltaTracker(6)
+    delta.push(arms, values)
+    window = ArmWindow(6, 4, dtype=np.float32)
+    window.push(arms, values)
+    slope = WindowSlope(6, 5)
+    slope.push(arms, np.arange(50), values)
+    res = QuantileReservoir(8, low_quantile=0.1, high_quantile=0.7)
+    for v in values:
+        res.add(v, rng)
+    stale = Staleness(6)
+    stale.play(arms[:20])
+    unseen = UnseenArms(6)
+    unseen.mark_seen(arms[:3])
+    step = AdvantageStep(normalize=False)
+    step.add(arms[:4], values[:4], {"group": np.array([1, 1, 2, 2])}, owner="t")
+    step.add(arms[4:6], values[4:6], {"abs_advantage": np.array([0.5, 0.1])}, owner="t")
+    return [ema, lp, delta, window, slope, res, stale, unseen, step]
+
+
+@pytest.mark.parametrize("obj", _states(), ids=lambda o: type(o).__name__)
+def test_learned_state_helpers_are_plain_data_and_round_trip(obj):
+    plain = to_plain(obj, "helper")
+    assert is_plain(plain)
+    back = from_plain(plain, "helper")
+    assert type(back) is type(obj)
+    assert _fields_equal(vars(back), vars(obj))
+    # The copy behaves as the original: it is independent and continues identically.
+    rng = np.random.default_rng(11)
+    arms, values = _batch(rng, n_arms=6, n=12)
+    for o in (obj, back):
+        if isinstance(o, ArmEMA | EMAProgress):
+            o.update(arms, values)
+        elif isinstance(o, DeltaTracker | ArmWindow):
+            o.push(arms, values)
+        elif isinstance(o, WindowSlope):
+            o.push(arms, np.arange(50, 62), values)
+        elif isinstance(o, QuantileReservoir):
+            for v in values:
+                o.offer(v, 0.3)
+        elif isinstance(o, Staleness):
+            o.play(arms)
+        elif isinstance(o, UnseenArms):
+            o.mark_seen(arms[:2])
+    assert _fields_equal(vars(back), vars(obj))
+    if isinstance(obj, AdvantageStep):
+        a1, v1 = obj.flush()
+        a2, v2 = back.flush()
+        assert a1.tolist() == a2.tolist()
+        assert len(a1) == 6
+        np.testing.assert_array_equal(v1, v2)
+
+
+def _fields_equal(a, b):
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_fields_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_fields_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    if hasattr(a, "__dict__") and not isinstance(a, type):
+        return type(a) is type(b) and _fields_equal(vars(a), vars(b))
+    if isinstance(a, float) and np.isnan(a):
+        return isinstance(b, float) and np.isnan(b)
+    return a == b
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: ArmWindow(3, 10**12), r"window must be an int in \[1, 100000000\]"),
+    (lambda: ArmWindow(1000, 10**6), "window=1000000 with 1000 arms"),
+    (lambda: ArmWindow(10**12, 2), "n_arms must be an int in"),
+    (lambda: WindowSlope(3, 1), r"window must be an int in \[2, 100000000\]"),
+    (lambda: ArmWindow(3, 10**12, name="buffer"), "buffer must be an int"),
+    (lambda: QuantileReservoir(10**7), r"capacity must be an int in \[1, 1000000\]"),
+    (lambda: QuantileReservoir(10, low_quantile=0.5, high_quantile=0.5),
+     "low_quantile must be < high_quantile"),
+    (lambda: Staleness(0), "n_arms"),
+    (lambda: UnseenArms(10**9), "n_arms"),
+    (lambda: ArmEMA(3, 0.5, start_at_first="yes"), "start_at_first must be True or False"),
+    (lambda: EMAProgress(3, fast=0.1, slow=0.1), "slow must be < fast"),
+    (lambda: AdvantageStep(normalize="no"), "normalize must be True or False"),
+])
+def test_sizes_and_flags_fail_at_construction_naming_the_parameter(make, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        make()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from autocurriculum._registry import UnknownNameError
-from autocurriculum.bench import runner
+from autocurriculum.bench.jobs import FRAME_RESOLUTION, IMAGE_RESOLUTION
 from autocurriculum.bench.runner import (
     SUMMARY_COLUMNS,
     BenchmarkError,
@@ -23,10 +23,9 @@ from autocurriculum.bench.runner import (
     run_benchmark,
     run_job,
 )
-from autocurriculum.bench.scenarios import make_scenario
+from autocurriculum.bench.scenarios import easy_corner, make_scenario
 from autocurriculum.bench.suites import (
-    TeacherSpec,
-    easy_corner,
+    Entrant,
     get_suite,
     list_suites,
     plan,
@@ -77,7 +76,7 @@ def test_raw_results_content(tiny_run: Path):
     assert result.scores[-1] >= 10.0
     assert run.results["random__grid-2d__seed0"].scores[-1] < result.scores[-1]
     assert result.arrays["tasks"].shape[1] == 2
-    assert result.arrays["competence_image"].shape == (runner.IMAGE_RESOLUTION,) * 2
+    assert result.arrays["competence_image"].shape == (IMAGE_RESOLUTION,) * 2
     meta = result.meta
     assert meta["steps"] == EPISODES
     assert meta["episodes_run"] == EPISODES
@@ -91,8 +90,8 @@ def test_raw_results_content(tiny_run: Path):
     frames = result.arrays["competence_frames"]
     assert frames.shape == (
         len(meta["snapshots"]),
-        runner.FRAME_RESOLUTION,
-        runner.FRAME_RESOLUTION,
+        FRAME_RESOLUTION,
+        FRAME_RESOLUTION,
     )
     assert frames[0].max() == 0  # nothing learned at episode 0
     assert frames[-1].max() > 0.75 * 255  # the oracle has mastered cells by the end
@@ -194,7 +193,7 @@ def exploding_teacher(register_teacher):
 def test_worker_failure_names_the_job(exploding_teacher: str, tmp_path: Path, workers: int):
     with pytest.raises(BenchmarkError, match=r"exploding on grid-2d, seed 1") as info:
         run_benchmark(
-            ["random", TeacherSpec(exploding_teacher, params={"fail_at": 150})],
+            ["random", Entrant(exploding_teacher, params={"fail_at": 150})],
             ["grid-2d"],
             [1],
             out=tmp_path / "run",
@@ -209,9 +208,9 @@ def test_worker_failure_names_the_job(exploding_teacher: str, tmp_path: Path, wo
 
 
 def test_teacher_that_rejects_the_space_is_left_out(tmp_path: Path):
-    bad = TeacherSpec("schedule", params={"stages": [{"episodes": -1}, {}]}, label="badsched")
+    bad = Entrant("schedule", params={"stages": [{"episodes": -1}, {}]}, label="badsched")
     pairs, skipped = plan(["random", bad], ["grid-2d"], strict=False)
-    assert [p.spec.label for p in pairs] == ["random"]
+    assert [p.entrant.label for p in pairs] == ["random"]
     assert skipped[0]["code"] == "unbuildable"
     assert "episodes" in skipped[0]["reason"]
     with pytest.raises(ValueError, match=r"'badsched' cannot run on any"):
@@ -313,7 +312,7 @@ class TestPlanning:
 
     def test_space_kind_filter_and_skip_reasons(self):
         pairs, skipped = plan(["random", "adr"], ["grid-2d", "arms-chain"], strict=False)
-        assert [(p.spec.name, p.scenario) for p in pairs] == [
+        assert [(p.entrant.name, p.scenario) for p in pairs] == [
             ("random", "grid-2d"),
             ("random", "arms-chain"),
             ("adr", "grid-2d"),
@@ -333,11 +332,11 @@ class TestPlanning:
 
     def test_teachers_needing_signals_are_skipped(self):
         pairs, skipped = plan(["random", "sec"], ["arms-chain"], strict=False)
-        assert [p.spec.name for p in pairs] == ["random"]
+        assert [p.entrant.name for p in pairs] == ["random"]
         assert skipped[0]["code"] == "signals"
         assert "--protocol grpo" in skipped[0]["reason"]
         pairs, skipped = plan(["random", "sec"], ["arms-chain"], strict=False, protocol="grpo")
-        assert [p.spec.name for p in pairs] == ["random", "sec"]
+        assert [p.entrant.name for p in pairs] == ["random", "sec"]
         assert skipped == []
 
     def test_required_params(self):
@@ -349,17 +348,17 @@ class TestPlanning:
 
     def test_bad_params(self):
         with pytest.raises(ValueError, match="does not take"):
-            plan([TeacherSpec("random", params={"temperature": 1.0})], ["grid-2d"], strict=True)
+            plan([Entrant("random", params={"temperature": 1.0})], ["grid-2d"], strict=True)
         with pytest.raises(ValueError, match="set by the runner"):
-            plan([TeacherSpec("random", params={"seed": 3})], ["grid-2d"], strict=True)
+            plan([Entrant("random", params={"seed": 3})], ["grid-2d"], strict=True)
 
     def test_suites_only_hold_registered_teachers(self):
         from autocurriculum.teachers import list_teachers
 
         assert list_suites() == ["full", "quick"]
         quick = get_suite("quick")
-        assert {s.name for s in quick.teacher_specs()} <= set(list_teachers())
-        assert {"random", "oracle"} <= {s.name for s in quick.teacher_specs()}
+        assert {s.name for s in quick.entrants()} <= set(list_teachers(benchmark_only=True))
+        assert {"random", "oracle"} <= {s.name for s in quick.entrants()}
         assert quick.scenario_names() == ["grid-2d", "grid-unfeasible", "arms-chain", "arms-mixed"]
 
 

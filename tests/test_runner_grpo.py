@@ -16,15 +16,14 @@ from autocurriculum.bench.runner import (
     SUMMARY_COLUMNS,
     Job,
     JobResult,
-    _summary_row,
     derive_seeds,
     load_run,
     run_benchmark,
     run_job,
 )
 from autocurriculum.bench.scenarios import make_scenario
-from autocurriculum.bench.suites import TeacherSpec, plan
-from autocurriculum.teachers import make
+from autocurriculum.bench.suites import Entrant, build_teacher, plan
+from autocurriculum.bench.summary import summary_row
 from autocurriculum.teachers.base import Teacher
 
 # 1,000 episodes evaluated every 100 under grpo 8 x 4 = 32 episodes a step: each point moves up
@@ -35,9 +34,10 @@ GRPO_POINTS_1000 = [0, 128, 224, 320, 416, 512, 608, 704, 800, 928, 1024]
 # ------------------------------------------------------------------ hand-rolled loops
 def _build(teacher: str, scenario: str, seed: int) -> tuple[Any, Any]:
     teacher_seed, student_seed = derive_seeds(seed)
-    student = make_scenario(scenario).make_student(student_seed)
-    params = {"student": student} if teacher == "oracle" else {}
-    return make(teacher, student.space, seed=teacher_seed, **params), student
+    sc = make_scenario(scenario)
+    student = sc.make_student(student_seed)
+    built, _ = build_teacher(teacher, student, seed=teacher_seed, expert=sc.expert_values(student))
+    return built, student
 
 
 def _plain_loop(teacher: str, scenario: str, seed: int, episodes: int) -> tuple[list, int | None]:
@@ -172,15 +172,17 @@ def test_eval_points_landing_on_one_step_are_kept_once():
 
 
 class _GroupProbe(Teacher):
-    """Test only: uniform, and checks every update's signals are the grpo group ids."""
+    """Test only: uniform, and checks every update's signals are the grpo group and step ids."""
 
-    requires_signals = True
+    reads = frozenset({"group", "step"})
+    needs_one_of = frozenset({"group"})
 
     def __init__(self, space, *, prompts: int = 8, group: int = 4, seed: int | None = None):
         super().__init__(space, seed=seed)
         self.prompts = prompts
         self.group = group
         self.steps_ = 0
+        self.ended_ = 0
 
     def _sample(self, n):
         if n != self.prompts:
@@ -188,12 +190,16 @@ class _GroupProbe(Teacher):
         return self.space.sample(self.rng_, n)
 
     def _update(self, tasks, scores, signals):
-        if not isinstance(signals, dict) or set(signals) != {"group"}:
-            raise ValueError(f"expected signals {{'group': ids}}, got {signals!r}")
+        if set(signals) != {"group", "step"}:
+            raise ValueError(f"expected signals 'group' and 'step', got {signals!r}")
         ids = signals["group"]
         want = np.repeat(np.arange(self.prompts), self.group)
         if not np.array_equal(ids, want):
             raise ValueError(f"group ids {ids.tolist()}, expected {want.tolist()}")
+        if not np.all(signals["step"] == self.steps_):
+            raise ValueError(f"step ids {signals['step'].tolist()}, expected {self.steps_}")
+        if self.ended_ != self.steps_:
+            raise ValueError(f"step {self.steps_} began before step {self.ended_} ended")
         # Every rollout of a group plays the same task.
         for g in range(self.prompts):
             same = tasks[ids == g]
@@ -201,8 +207,11 @@ class _GroupProbe(Teacher):
                 raise ValueError(f"group {g} holds different tasks: {same.tolist()}")
         self.steps_ += 1
 
+    def _end_step(self):
+        self.ended_ += 1
+
     def _metrics(self):
-        return {"probe_steps": self.steps_}
+        return {"probe_steps": self.steps_, "probe_ended": self.ended_}
 
 
 @pytest.fixture
@@ -211,7 +220,7 @@ def probe_teacher(register_teacher):
 
 
 def test_teacher_receives_the_group_ids(probe_teacher: str, tmp_path: Path):
-    spec = TeacherSpec(probe_teacher, params={"prompts": 3, "group": 5})
+    spec = Entrant(probe_teacher, params={"prompts": 3, "group": 5})
     out = run_benchmark(
         [spec],
         ["arms-chain", "grid-2d"],
@@ -230,12 +239,13 @@ def test_teacher_receives_the_group_ids(probe_teacher: str, tmp_path: Path):
         steps = result.meta["steps"]
         assert steps == 300 // 15
         assert result.meta["teacher_metrics"]["teacher/probe_steps"] == steps
+        assert result.meta["teacher_metrics"]["teacher/probe_ended"] == steps
         assert result.meta["teacher_metrics"]["teacher/n_updates"] == 300
 
 
 def test_signal_teachers_are_planned_under_grpo_only(probe_teacher: str):
     pairs, skipped = plan(["random", probe_teacher, "sec"], ["arms-chain"], strict=False)
-    assert [p.spec.name for p in pairs] == ["random"]
+    assert [p.entrant.name for p in pairs] == ["random"]
     assert [s["code"] for s in skipped] == ["signals", "signals"]
     assert all("--protocol grpo" in s["reason"] for s in skipped)
     with pytest.raises(ValueError, match="--protocol grpo"):
@@ -243,7 +253,7 @@ def test_signal_teachers_are_planned_under_grpo_only(probe_teacher: str):
     pairs, skipped = plan(
         ["random", probe_teacher, "sec"], ["arms-chain"], strict=False, protocol="grpo"
     )
-    assert [p.spec.name for p in pairs] == ["random", probe_teacher, "sec"]
+    assert [p.entrant.name for p in pairs] == ["random", probe_teacher, "sec"]
     assert not skipped
 
 
@@ -370,20 +380,20 @@ def _fake(seed: int, to_best: int | None) -> JobResult:
 
 
 def test_summary_episodes_to_best_only_when_every_seed_reached_it():
-    partial = _summary_row(
+    partial = summary_row(
         "random", "arms-chain", [_fake(0, 700), _fake(1, None), _fake(2, 900)], random_state=0
     )
     assert partial["reached_best"] == "2/3"
     assert math.isnan(partial["episodes_to_best_mean"])
     assert math.isnan(partial["episodes_to_best_ci_low"])
-    row = _summary_row("random", "arms-chain", [_fake(0, 700), _fake(2, 900)], random_state=0)
+    row = summary_row("random", "arms-chain", [_fake(0, 700), _fake(2, 900)], random_state=0)
     assert row["reached_best"] == "2/2"
     assert row["episodes_to_best_mean"] == 800.0
     _, low, high = metrics.bootstrap_ci([700.0, 900.0], random_state=0)
     assert (row["episodes_to_best_ci_low"], row["episodes_to_best_ci_high"]) == (low, high)
     assert 700.0 <= low <= 800.0 <= high <= 900.0
     assert row["protocol"] == "plain"
-    none = _summary_row("random", "arms-chain", [_fake(0, None)], random_state=0)
+    none = summary_row("random", "arms-chain", [_fake(0, None)], random_state=0)
     assert none["reached_best"] == "0/1"
     assert math.isnan(none["episodes_to_best_mean"])
     assert math.isnan(none["episodes_to_best_ci_low"])

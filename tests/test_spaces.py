@@ -120,3 +120,18 @@ class TestDiscrete:
     def test_unknown_kind(self):
         with pytest.raises(ValueError, match="unknown space kind 'ring'"):
             space_from_dict({"kind": "ring"})
+
+
+def test_box_range_must_be_finite():
+    with pytest.raises(ValueError, match=r"high - low must be finite.*1e\+308"):
+        Box([-1e308], [1e308])
+
+
+def test_box_names_must_be_a_sequence_not_a_string():
+    with pytest.raises(ValueError, match=r"names must be a sequence of str.*'ab'"):
+        Box([0, 0], [1, 1], names="ab")
+
+
+def test_discrete_rejects_a_float_count_by_value():
+    with pytest.raises(ValueError, match=r"a number of arms .* got 1.5"):
+        Discrete(1.5)

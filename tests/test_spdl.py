@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import autocurriculum as ac
+from autocurriculum.teachers.spdl import MAX_KL
 from autocurriculum.testing import check_teacher
 
 UNIT2 = ac.Box([0.0, 0.0], [1.0, 1.0])
@@ -92,7 +93,7 @@ def test_failure_everywhere_leaves_the_distribution_where_it_is():
     np.testing.assert_array_equal(before[1], after[1])
 
 
-def test_signals_replace_scores_as_the_performance_estimate():
+def test_value_signal_replaces_scores_as_the_performance_estimate():
     def run(signals_of):
         teacher = ac.make("spdl", UNIT2, init_mean=[0.5, 0.5], alpha_offset=10, update_every=100,
                           seed=2)
@@ -101,10 +102,8 @@ def test_signals_replace_scores_as_the_performance_estimate():
             teacher.update(tasks, np.full(100, 0.5), signals=signals_of(tasks))
         return _gaussian(teacher)[0]
 
-    by_value = run(lambda tasks: 3.0 * tasks[:, 1])  # value estimates on their own scale
-    by_mapping = run(lambda tasks: {"value": 3.0 * tasks[:, 1]})
+    by_value = run(lambda tasks: {"value": 3.0 * tasks[:, 1]})  # estimates on their own scale
     flat = run(lambda tasks: None)
-    np.testing.assert_allclose(by_value, by_mapping)
     # Same seed, same first batch: only the performance estimate differs between the runs.
     assert by_value[1] > flat[1] + 0.05
     # Signals meant for other teachers (a GRPO loop's group ids) leave the scores in charge.
@@ -112,12 +111,23 @@ def test_signals_replace_scores_as_the_performance_estimate():
     np.testing.assert_allclose(by_group, flat)
 
 
+def test_signals_are_a_mapping_of_known_names():
+    teacher = ac.make("spdl", UNIT2, init_mean=[0.5, 0.5], update_every=10, seed=0)
+    tasks = teacher.sample(4)
+    with pytest.raises(ValueError, match="signals must be a mapping"):
+        teacher.update(tasks, np.full(4, 0.5), signals=np.full(4, 0.3))
+    with pytest.raises(ValueError, match="Did you mean 'value'"):
+        teacher.update(tasks, np.full(4, 0.5), signals={"valeu": np.full(4, 0.3)})
+    assert teacher.spec.reads == frozenset({"value"})
+    assert teacher.spec.needs_one_of == frozenset()
+
+
 def test_negative_value_estimates_never_push_away_from_the_target():
     teacher = ac.make("spdl", UNIT2, init_mean=[0.3, 0.3], update_every=50, seed=0)
     tasks = teacher.sample(50)
-    teacher.update(tasks, np.full(50, 0.5), signals=np.full(50, -2.0))
+    teacher.update(tasks, np.full(50, 0.5), signals={"value": np.full(50, -2.0)})
     assert teacher.metrics()["teacher/spdl_alpha"] == 0.0
-    teacher.update(teacher.sample(50), np.full(50, 0.5), signals=np.full(50, 2.0))
+    teacher.update(teacher.sample(50), np.full(50, 0.5), signals={"value": np.full(50, 2.0)})
     assert teacher.metrics()["teacher/spdl_alpha"] > 0.0
 
 
@@ -146,6 +156,77 @@ def test_update_gradients_match_finite_differences():
         hess[:, k] = (problem.trust_grad(x0 - e) - problem.trust_grad(x0 + e)) / (2 * h)
     numeric = np.diag(np.linalg.inv(0.5 * (hess + hess.T)))
     np.testing.assert_allclose(problem.fisher_inverse_diag(), numeric, rtol=1e-6)
+
+
+# ----------------------------------------------------------------- robustness
+def _drive_unit(teacher, score_of_unit, updates, batch):
+    """Drive ``teacher`` with scores computed in the unit cube; return every sampled batch."""
+    space = teacher.space
+    out = []
+    for _ in range(updates):
+        tasks = teacher.sample(batch)
+        assert np.all(np.isfinite(tasks))
+        assert space.contains(tasks)
+        out.append(space.to_unit(tasks))
+        teacher.update(tasks, score_of_unit(out[-1]))
+    return out
+
+
+def _factor_diagonal(teacher):
+    return np.diag(teacher.chol_)
+
+
+def test_a_contracting_distribution_stops_at_the_floor():
+    # The largest trust region and no pull toward the target: performance peaked at one point
+    # shrinks the distribution update after update. It used to shrink without end, on toward a
+    # singular Cholesky factor (max_kl=1e6 got there in 13 updates, and every later update
+    # raised LinAlgError); it now stops at the floor, and every update still works.
+    teacher = ac.make("spdl", UNIT2, init_mean=[0.5, 0.5], max_kl=MAX_KL, zeta=0.0,
+                      update_every=20, seed=0)
+    peak = np.array([0.3, 0.6])
+    _drive_unit(teacher, lambda u: np.clip(1.0 - 3.0 * np.linalg.norm(u - peak, axis=1), 0, 1),
+                updates=300, batch=20)
+    diag = _factor_diagonal(teacher)
+    assert diag.min() == pytest.approx(1e-6, rel=1e-6)  # it did contract all the way
+    assert diag.min() >= 1e-6 * (1 - 1e-9)
+    np.testing.assert_allclose(teacher.mu_, peak, atol=0.05)
+    assert np.isfinite(list(teacher.metrics().values())).all()
+
+
+def test_a_widening_distribution_stops_at_the_ceiling():
+    # Success everywhere and a strong pull toward a target a thousand box ranges wide: without
+    # the ceiling the factor reaches sd 1000 within 40 updates; it stops at 10 ranges.
+    teacher = ac.make("spdl", UNIT2, init_mean=[0.5, 0.5], init_cov=np.eye(2) * 9.0**2,
+                      target_cov=np.eye(2) * 1e6, max_kl=0.1, zeta=10.0, update_every=20,
+                      seed=1)
+    _drive_unit(teacher, lambda u: np.ones(len(u)), updates=40, batch=20)
+    diag = _factor_diagonal(teacher)
+    assert diag.min() > 9.99  # pressed against the ceiling
+    assert np.abs(teacher.chol_).max() <= 10.0 * (1 + 1e-12)
+    assert np.isfinite(list(teacher.metrics().values())).all()
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.0, 1e200), (-1e-200, 1e-200), (1e150, 3e150)])
+def test_the_box_scale_does_not_matter(low, high):
+    # Boxes of range 1e200 or 1e-200 used to sample NaN (the covariance went through the
+    # product of two ranges, which overflows or underflows). In unit coordinates the teacher
+    # must behave the same at every scale.
+    peak = np.array([0.7, 0.4])
+
+    def score(u):
+        return np.clip(1.0 - 2.0 * np.linalg.norm(u - peak, axis=1), 0.0, 1.0)
+
+    def run(space):
+        teacher = ac.make("spdl", space, update_every=25, seed=3)
+        return _drive_unit(teacher, score, updates=12, batch=25), teacher
+
+    reference, unit_teacher = run(UNIT2)
+    scaled, teacher = run(ac.Box([low, low], [high, high]))
+    for a, b in zip(reference, scaled, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(teacher.mu_, unit_teacher.mu_, rtol=1e-9)
+    assert teacher.metrics()["teacher/spdl_updates"] == 12.0
+    assert unit_teacher.metrics()["teacher/spdl_step_kl"] > 0.0  # the runs did move
 
 
 # ------------------------------------------------------------------ defaults
@@ -187,6 +268,13 @@ def test_samples_are_clipped_or_resampled_into_the_box():
         ({"init_mean": [0.0, -2.0]}, "init_mean .* outside"),
         ({"init_mean": [0.0]}, "init_mean must have shape"),
         ({"max_kl": 0.0}, "max_kl"),
+        ({"max_kl": 1e6}, r"max_kl must be a real number in \(0, 1\]"),
+        ({"max_kl": 1e3}, "max_kl"),
+        ({"max_kl": float("inf")}, "max_kl"),
+        ({"update_every": 10**12}, "update_every must be an int in"),
+        ({"resample_tries": 10**12}, "resample_tries must be an int in"),
+        ({"init_cov": np.eye(2) * 1e-16}, "init_cov .* out of SPDL's range"),
+        ({"init_cov": np.eye(2) * 1e4}, "init_cov .* out of SPDL's range"),
         ({"zeta": -1.0}, "zeta"),
         ({"alpha_offset": -1}, "alpha_offset"),
         ({"update_every": 0}, "update_every"),
@@ -212,7 +300,7 @@ def test_conformance_with_updates():
 def test_conformance_with_signals_and_resampling():
     check_teacher(
         ac.make("spdl", BOX, update_every=50, resample_tries=3, seed=1),
-        signal_fn=lambda tasks, scores: 2.0 * scores,
+        signal_fn=lambda tasks, scores: {"value": 2.0 * scores},
         episodes=320,
     )
 

@@ -1,11 +1,12 @@
 import pickle
+import threading
 
 import numpy as np
 import pytest
 
 import autocurriculum as ac
 from autocurriculum.teachers.base import Teacher
-from autocurriculum.teachers.registry import teacher_kinds
+from autocurriculum.teachers.registry import teacher_spec
 
 
 def test_make_unknown_name_suggests_closest():
@@ -20,7 +21,7 @@ def test_list_teachers_by_kind():
     assert "random" in ac.list_teachers()
     assert "random" in ac.list_teachers("box")
     assert "random" in ac.list_teachers("discrete")
-    assert teacher_kinds("random") == ("box", "discrete")
+    assert teacher_spec("random").kinds == ("box", "discrete")
 
 
 class _BoxOnly(Teacher):
@@ -64,12 +65,16 @@ def test_update_errors_name_the_value():
         teacher.update([[0.5, 0.5], [0.1, 0.1]], [0.5, 1.2])
     with pytest.raises(ValueError, match="2 values for 1 tasks"):
         teacher.update([[0.5, 0.5]], [0.5, 0.5])
-    with pytest.raises(ValueError, match=r"signals has shape \(2,\) for 1 tasks"):
-        teacher.update([[0.5, 0.5]], [0.5], signals=[1.0, 2.0])
+    with pytest.raises(ValueError, match=r"signals\['value'\] has shape \(2,\) for 1 tasks"):
+        teacher.update([[0.5, 0.5]], [0.5], signals={"value": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="signals must be a mapping"):
+        teacher.update([[0.5, 0.5]], [0.5], signals=[1.0])
     with pytest.raises(ValueError, match=r"signals\['group'\]"):
         teacher.update([[0.5, 0.5]], [0.5], signals={"group": [1, 2]})
-    with pytest.raises(ValueError, match="n must be a positive int"):
+    with pytest.raises(ValueError, match=r"n must be an int in \[1, 100000000\], got 0"):
         teacher.sample(0)
+    with pytest.raises(ValueError, match="got 9223372036854775808"):
+        teacher.sample(2**63)
 
 
 def test_state_dict_round_trip_and_errors():
@@ -81,7 +86,7 @@ def test_state_dict_round_trip_and_errors():
     resumed.load_state_dict(state)
     np.testing.assert_array_equal(resumed.sample(4), teacher.sample(4))
     schedule_state = ac.make("schedule", space, stages=[{}]).state_dict()
-    with pytest.raises(ValueError, match=r"from teacher .*Schedule.*cannot load it into"):
+    with pytest.raises(ValueError, match=r"from teacher 'schedule', cannot load it into 'random'"):
         resumed.load_state_dict(schedule_state)
     with pytest.raises(ValueError, match="is for space"):
         ac.make("random", ac.Box([0, 0], [1, 2]), seed=0).load_state_dict(state)
@@ -102,3 +107,46 @@ def test_metrics_are_floats():
     assert teacher.metrics() == {
         "teacher/n_updates": 0.0, "teacher/stage": 0.0, "teacher/stage_episodes": 0.0
     }
+
+
+@pytest.mark.parametrize(("name", "space"), [("alp-gmm", ac.Box([0, 0], [1, 1])),
+                                             ("lp-tree", ac.Box([0, 0], [1, 1])),
+                                             ("zlp", ac.Discrete(50))])
+def test_threads_sharing_a_teacher_leave_it_consistent(name, space):
+    # Several threads sample and update one teacher, as the clients of a served teacher do.
+    teacher = ac.make(name, space, seed=0)
+    errors = []
+
+    def client(seed):
+        rng = np.random.default_rng(seed)
+        try:
+            for _ in range(150):
+                tasks = teacher.sample(4)
+                teacher.update(tasks, rng.random(4))
+        except Exception as err:  # collected, then asserted on in the main thread
+            errors.append(err)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert teacher.n_updates_ == 4 * 150 * 4
+    teacher.update(teacher.sample(8), np.full(8, 0.5))
+
+
+def test_a_subclass_of_a_registered_teacher_is_not_registered():
+    class Mine(ac.teachers.Random):
+        """Not registered."""
+
+    assert ac.teachers.Random.registered_spec() is teacher_spec("random")
+    assert Mine.registered_spec() is None
+    assert Mine(ac.Discrete(2), seed=0).name == "Mine"
+
+
+def test_sample_is_typed_by_space():
+    box_tasks = ac.make("random", ac.Box([0], [1]), seed=0).sample(3)
+    arms = ac.make("random", ac.Discrete(3), seed=0).sample(3)
+    assert box_tasks.dtype == np.float64
+    assert arms.dtype == np.int64

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import autocurriculum as ac
+from autocurriculum.params import InvalidParameterError
 from autocurriculum.testing import check_teacher
 
 
@@ -85,21 +86,41 @@ def test_boltzmann_policy_on_absolute_q():
         ({"temperature": -1.0}, "temperature"),
         ({"epsilon": 1.2}, "epsilon"),
         ({"window": 1}, "window"),
+        ({"window": 10**12}, r"window must be an int in \[2, 100000000\]"),
         ({"variant": "slope"}, "variant"),
         ({"policy": "thompson"}, "policy"),
     ],
 )
 def test_bad_hyperparameters(params, name):
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(InvalidParameterError, match=name):
         ac.make("tscl", ac.Discrete(3), **params)
+
+
+@pytest.mark.parametrize("variant", ["window", "sampling"])
+def test_window_times_arms_is_bounded_at_construction(variant):
+    # Probe: a huge window failed later, with a numpy or memory error not naming it.
+    with pytest.raises(InvalidParameterError, match="window=1000000 with 1000 arms"):
+        ac.make("tscl", ac.Discrete(1000), variant=variant, window=10**6)
+
+
+@pytest.mark.parametrize("variant", ["online", "window", "sampling"])
+def test_every_learned_attribute_exists_from_the_start(variant):
+    t = ac.make("tscl", ac.Discrete(4), variant=variant, seed=0)
+    keys = set(t.state_dict()["state"])
+    t.update([0, 1, 1], [0.5, 0.0, 1.0])
+    assert set(t.state_dict()["state"]) == keys == {
+        "rng_", "n_updates_", "deltas_", "q_", "slope_", "recent_"
+    }
 
 
 def test_bad_input_and_box_space():
     t = ac.make("tscl", ac.Discrete(3), seed=0)
     with pytest.raises(ValueError, match="not an arm"):
         t.update([3], [0.5])
-    with pytest.raises(ValueError, match="signals"):
-        t.update([0, 1], [0.5, 0.5], signals=np.zeros(3))
+    with pytest.raises(ValueError, match="signals must be a mapping"):
+        t.update([0, 1], [0.5, 0.5], signals=np.zeros(2))
+    with pytest.raises(ValueError, match="shape"):
+        t.update([0, 1], [0.5, 0.5], signals={"progress": np.zeros(3)})
     with pytest.raises(ValueError, match="discrete"):
         ac.make("tscl", ac.Box([0], [1]))
 

@@ -9,20 +9,26 @@ A *teacher* decides what a *learner* practises next from the learner's own progr
 >>> teacher.update(tasks, scores=[0.5] * 64)
 """
 
-from autocurriculum.checkpoint import load_checkpoint, save_checkpoint
+from autocurriculum.checkpoint import CheckpointError, load
+from autocurriculum.params import InvalidParameterError
+from autocurriculum.signals import SIGNALS
 from autocurriculum.spaces import Box, Discrete, Space
-from autocurriculum.teachers import Teacher, list_teachers, make
+from autocurriculum.teachers import Teacher, TeacherSpec, list_teachers, make, teacher_spec
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
+    "SIGNALS",
     "Box",
+    "CheckpointError",
     "Discrete",
+    "InvalidParameterError",
     "Space",
     "Teacher",
+    "TeacherSpec",
     "__version__",
     "list_teachers",
-    "load_checkpoint",
+    "load",
     "make",
-    "save_checkpoint",
+    "teacher_spec",
 ]

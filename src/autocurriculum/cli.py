@@ -164,12 +164,22 @@ def _table(rows: list[tuple[str, str]], out: TextIO) -> None:
 
 
 def _cmd_teachers(args: argparse.Namespace, out: TextIO) -> int:
-    from autocurriculum.teachers.registry import list_teachers, teacher_kinds, teacher_summary
+    from autocurriculum.teachers.registry import list_teachers, teacher_spec
 
-    rows = [
-        (n, f"[{'/'.join(teacher_kinds(n))}] {teacher_summary(n)}")
-        for n in list_teachers(args.kind)
-    ]
+    rows = []
+    for name in list_teachers(args.kind, benchmark_only=True):
+        spec = teacher_spec(name)
+        notes = []
+        if spec.benchmark_only:
+            notes.append("benchmark only")
+        if spec.required_params:
+            notes.append("needs " + ", ".join(spec.required_params))
+        if spec.needs_one_of:
+            notes.append("needs signal " + " or ".join(sorted(spec.needs_one_of)))
+        elif spec.reads:
+            notes.append("reads " + ", ".join(sorted(spec.reads)))
+        note = f" ({'; '.join(notes)})" if notes else ""
+        rows.append((name, f"[{'/'.join(spec.kinds)}] {spec.summary}{note}"))
     _table(rows, out)
     return EXIT_OK
 
@@ -202,7 +212,7 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         BenchmarkError,
         run_benchmark,
     )
-    from autocurriculum.bench.suites import check_names, get_suite
+    from autocurriculum.bench.suites import BASELINE, check_names, get_suite
 
     teachers = _flatten(args.teachers)
     scenarios = _flatten(args.scenarios)
@@ -224,12 +234,16 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if teachers is None:
         teacher_list: list = suite.teacher_specs()
     else:
-        teacher_list = teachers if "random" in teachers else ["random", *teachers]
+        teacher_list = teachers if BASELINE in teachers else [BASELINE, *teachers]
     scenario_list = scenarios if scenarios is not None else suite.scenario_names()
     seeds = args.seeds if args.seeds is not None else suite.seeds
     episodes = args.episodes if args.episodes is not None else suite.episodes
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = args.out if args.out is not None else Path("runs") / f"{suite.name}-{stamp}"
+    problem = _run_dir_problem(run_dir, resume=args.resume)
+    if problem:
+        print(f"autocurriculum bench: error: {problem}", file=err)
+        return EXIT_USAGE
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
 
     protocol = args.protocol
@@ -262,6 +276,9 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ValueError as exc:
         print(f"autocurriculum bench: error: {exc}", file=err)
         return EXIT_USAGE
+    except OSError as exc:
+        print(f"autocurriculum bench: error: cannot write the run to {run_dir}: {exc}", file=err)
+        return EXIT_FAILED
     print(
         f"ran in {time.perf_counter() - start:.0f} s; summary: {run_dir / 'summary.csv'}",
         file=out,
@@ -270,6 +287,23 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.no_report:
         return EXIT_OK
     return _report(run_dir, not args.no_gifs, workers, out, err)
+
+
+def _run_dir_problem(run_dir: Path, *, resume: bool) -> str | None:
+    """Why ``run_dir`` cannot hold a run, found before any job starts (``None`` if it can)."""
+    if resume and not (run_dir / "config.json").is_file():
+        return f"--resume: {run_dir} holds no run to resume (no config.json); drop --resume"
+    existing = run_dir
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        what = "is a file" if existing == run_dir else f"is under {existing}, which is a file"
+        return f"--out {run_dir} {what}: give a directory"
+    if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
+        return f"--out {run_dir}: {existing} is not writable"
+    return None
 
 
 def _print_cause(exc: BaseException, err: TextIO) -> None:
@@ -295,6 +329,10 @@ def _report(run_dir: Path, gifs: bool, workers: int | None, out: TextIO, err: Te
         return EXIT_USAGE
     except ImportError as exc:
         print(f"autocurriculum report: error: {exc}", file=err)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"autocurriculum report: error: cannot write the report in {run_dir}: {exc}",
+              file=err)
         return EXIT_FAILED
     print(f"report ({time.perf_counter() - start:.0f} s): {path}", file=out)
     return EXIT_OK

@@ -96,8 +96,21 @@ class Box(Space):
                 f"Box needs low < high in every dimension, got low[{i}]={float(low_arr[i])!r}, "
                 f"high[{i}]={float(high_arr[i])!r}"
             )
+        with np.errstate(over="ignore"):  # an overflow is reported below, by value
+            range_arr = high_arr - low_arr
+        if not np.all(np.isfinite(range_arr)):
+            i = int(np.flatnonzero(~np.isfinite(range_arr))[0])
+            raise ValueError(
+                f"Box high - low must be finite, got high[{i}] - low[{i}] = "
+                f"{float(high_arr[i])!r} - {float(low_arr[i])!r}, which overflows a float64; "
+                "rescale the dimension"
+            )
         if names is None:
             names = [f"x{i}" for i in range(low_arr.size)]
+        elif isinstance(names, str) or not isinstance(names, Sequence):
+            raise ValueError(
+                f"Box names must be a sequence of str, one per dimension, got {names!r}"
+            )
         names = [str(n) for n in names]
         if len(names) != low_arr.size:
             raise ValueError(
@@ -111,7 +124,6 @@ class Box(Space):
         self.low: NDArray[np.float64] = low_arr
         self.high: NDArray[np.float64] = high_arr
         self.names: tuple[str, ...] = tuple(names)
-        range_arr = high_arr - low_arr
         range_arr.setflags(write=False)
         self.range: NDArray[np.float64] = range_arr
 
@@ -230,6 +242,11 @@ class Discrete(Space):
         elif isinstance(n_or_names, str):
             raise ValueError(
                 f"Discrete takes a list of arm names, not a single string: {n_or_names!r}"
+            )
+        elif not isinstance(n_or_names, Sequence | np.ndarray):
+            raise ValueError(
+                f"Discrete needs a number of arms (an int >= 1) or a sequence of arm names, got "
+                f"{n_or_names!r}"
             )
         else:
             names = tuple(str(x) for x in n_or_names)

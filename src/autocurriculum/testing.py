@@ -8,6 +8,7 @@ told exactly where it is not.
 from __future__ import annotations
 
 import copy
+import functools
 import pickle
 from collections.abc import Callable
 from typing import Any
@@ -15,10 +16,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from autocurriculum._state import is_plain
+from autocurriculum.checkpoint import decode, encode
+from autocurriculum.signals import SIGNALS, Signals
 from autocurriculum.spaces import Box, Discrete
-from autocurriculum.teachers.base import Signals, Teacher
+from autocurriculum.teachers.base import Teacher
 
-__all__ = ["check_teacher", "default_score_fn"]
+__all__ = ["ConformanceError", "check_teacher", "default_score_fn", "every_signal"]
 
 ScoreFn = Callable[[NDArray[Any], int], NDArray[np.float64]]
 SignalFn = Callable[[NDArray[Any], NDArray[np.float64]], Signals]
@@ -66,14 +70,25 @@ def check_teacher(
     ------
     - samples lie in the space, with the right dtype and shape, batch and single;
     - the same seed gives the same stream;
-    - a ``state_dict`` round trip mid-run (through pickle) continues identically;
+    - ``get_params()`` returns the constructor's arguments unchanged (the same objects);
+    - ``sample`` learns nothing: a teacher given extra ``sample`` calls between the same
+      updates behaves identically once its sampling generator is synchronised;
+    - ``state_dict()`` is plain data, and every learned attribute exists from construction;
+    - a ``state_dict`` round trip mid-run, through the checkpoint file format (and for a
+      registered teacher, rebuilt from the state alone), continues identically;
     - the teacher pickles mid-run and continues identically;
     - ``clone`` gives a fresh, unfitted copy with the same parameters;
     - ``sample()`` equals ``sample(1)[0]``, and one batch update equals one-by-one updates;
     - ``metrics`` returns finite floats;
     - bad input raises ``ValueError`` and leaves the teacher unchanged: tasks outside the
       space, wrong dtype or shape, NaN, infinite or out-of-range scores, mismatched lengths,
-      bad ``n``, and a ``state_dict`` from another class or another space.
+      bad ``n``, unknown, missing, malformed or bare-array signals, and a ``state_dict`` from
+      another teacher or space, or with missing, unexpected or mistyped entries.
+
+    Signals: by default every other round passes every signal of the vocabulary (so teachers
+    read theirs and ignore the rest) and the other rounds pass none; a teacher that needs a
+    signal gets them every round. A ``step`` signal (the round number) is added to whatever
+    ``signal_fn`` returns when the teacher reads ``step``.
 
     Parameters
     ----------
@@ -86,8 +101,8 @@ def check_teacher(
     score_fn : callable, optional
         ``score_fn(tasks, step) -> scores`` in [0, 1]. Defaults to :func:`default_score_fn`.
     signal_fn : callable, optional
-        ``signal_fn(tasks, scores) -> signals``. Defaults to ``|score - 0.5|`` when the teacher
-        requires signals, and no signals otherwise.
+        ``signal_fn(tasks, scores) -> signals``, a mapping of signal names to values.
+        Defaults to the rule described under Signals.
 
     Raises
     ------
@@ -104,23 +119,41 @@ def check_teacher(
     if not isinstance(space, Box | Discrete):
         raise ValueError(f"check_teacher supports Box and Discrete spaces, got {space!r}")
     score = score_fn or default_score_fn(space)
-    if signal_fn is None and type(teacher).requires_signals:
-
-        def signal_fn(tasks: NDArray[Any], scores: NDArray[np.float64]) -> Signals:
-            return np.abs(scores - 0.5)
-
     run = _Run(teacher, score, signal_fn, batch_size)
     rounds = max(2, episodes // batch_size)
     half = rounds // 2
 
+    _check_params_unchanged(run)
     _check_samples_in_space(run, rounds)
     _check_seed_reproducible(run, rounds)
+    _check_sample_does_not_learn(run, half, rounds - half)
+    _check_state_is_plain(run, half)
     _check_state_round_trip(run, half, rounds - half)
     _check_pickle(run, half, rounds - half)
     _check_clone(run, half)
     _check_single_matches_batch(run, half)
     _check_metrics(run, half)
     _check_bad_input(run, half)
+
+
+def every_signal(tasks: NDArray[Any], scores: NDArray[np.float64]) -> dict[str, NDArray[Any]]:
+    """A value for every signal of the vocabulary, derived from the scores.
+
+    Group ids pair consecutive tasks, as a GRPO step with two rollouts per prompt would.
+    """
+    n = len(scores)
+    values: dict[str, NDArray[Any]] = {
+        "abs_advantage": np.abs(scores - 0.5),
+        "advantage": scores - 0.5,
+        "group": np.arange(n, dtype=np.int64) // 2,
+        "value_loss": np.abs(scores - 0.3),
+        "value": scores.copy(),
+        "progress": scores - 0.5,
+        "cost": 1.0 + scores,
+    }
+    missing = SIGNALS.keys() - values.keys() - {"step"}
+    assert not missing, f"every_signal has no value for {sorted(missing)}"
+    return values
 
 
 # ----------------------------------------------------------------- harness
@@ -147,7 +180,16 @@ class _Run:
 
     def feedback(self, tasks: NDArray[Any], step: int) -> tuple[NDArray[np.float64], Signals]:
         scores = np.asarray(self.score_fn(tasks, step), dtype=np.float64)
-        signals = self.signal_fn(tasks, scores) if self.signal_fn else None
+        reads, needs = self.prototype._signal_names()
+        signals: Signals
+        if self.signal_fn is not None:
+            signals = self.signal_fn(tasks, scores)
+        elif needs or step % 2 == 0:
+            signals = every_signal(tasks, scores)
+        else:
+            signals = None
+        if "step" in reads and (signals is None or "step" not in signals):
+            signals = {**(signals or {}), "step": np.full(len(scores), step, dtype=np.int64)}
         return scores, signals
 
     def drive(
@@ -212,16 +254,66 @@ def _check_seed_reproducible(run: _Run, rounds: int) -> None:
                     run.drive(run.fresh(), rounds))
 
 
+def _check_params_unchanged(run: _Run) -> None:
+    params = copy.deepcopy(run.prototype.get_params())
+    teacher = type(run.prototype)(run.prototype.space, **params)
+    got = teacher.get_params()
+    if set(got) != set(params):
+        run.fail("parameters unchanged", f"get_params() keys {sorted(got)} differ from the "
+                 f"constructor's {sorted(params)}")
+    for key, value in params.items():
+        if got[key] is not value:
+            run.fail("parameters unchanged", f"get_params()[{key!r}] is {got[key]!r}, not the "
+                     f"object passed to the constructor ({value!r}): store parameters as given")
+
+
+def _check_sample_does_not_learn(run: _Run, first: int, rest: int) -> None:
+    plain, busy = run.fresh(), run.fresh()
+    extra = np.random.default_rng(7)
+    for step in range(first):
+        for _ in range(int(extra.integers(0, 3))):
+            busy.sample(int(extra.integers(1, run.batch_size + 1)))
+        tasks = plain.sample(run.batch_size)
+        scores, signals = run.feedback(tasks, step)
+        plain.update(tasks, scores, signals)
+        busy.update(tasks, scores, signals)
+    busy.rng_.bit_generator.state = plain.rng_.bit_generator.state
+    run.same_stream("sample learns nothing", run.drive(plain, rest, start=first),
+                    run.drive(busy, rest, start=first))
+
+
+def _check_state_is_plain(run: _Run, first: int) -> None:
+    teacher = run.fresh()
+    at_start = set(teacher._learned_attributes())
+    run.drive(teacher, first)
+    later = set(teacher._learned_attributes())
+    if later != at_start:
+        run.fail("state is plain data", f"learned attributes {sorted(later ^ at_start)} do not "
+                 "exist from construction; create every learned attribute in __init__")
+    state = teacher.state_dict()
+    if not is_plain(state):
+        run.fail("state is plain data", "state_dict() holds values that are not numbers, "
+                 "strings, lists, dicts or numpy arrays")
+
+
 def _check_state_round_trip(run: _Run, first: int, rest: int) -> None:
     original = run.fresh()
     run.drive(original, first)
-    state = pickle.loads(pickle.dumps(original.state_dict()))
+    state = decode(encode(original.state_dict()), "check_teacher")
     frozen = pickle.dumps(state)
     resumed = run.fresh(seed=999)
     resumed.load_state_dict(state)
+    rebuilt = None
+    unsaved = any(isinstance(v, dict) and "__unsaved__" in v for v in state["params"].values())
+    if type(original).registered_spec() is not None and not unsaved:
+        from autocurriculum.teachers.registry import teacher_from_state_dict
+
+        rebuilt = teacher_from_state_dict(state)
     expected = run.drive(original, rest, start=first)
-    got = run.drive(resumed, rest, start=first)
-    run.same_stream("state_dict round trip", expected, got)
+    run.same_stream("state_dict round trip", expected, run.drive(resumed, rest, start=first))
+    if rebuilt is not None:
+        run.same_stream("rebuilt from its state alone", expected,
+                        run.drive(rebuilt, rest, start=first))
     if pickle.dumps(state) != frozen:
         run.fail("state_dict round trip", "the loaded state dict was mutated by the teacher "
                  "(load_state_dict must copy, not alias)")
@@ -273,9 +365,7 @@ def _check_single_matches_batch(run: _Run, first: int) -> None:
 def _index_signals(signals: Signals, i: int) -> Signals:
     if signals is None:
         return None
-    if isinstance(signals, dict):
-        return {k: np.asarray(v)[i : i + 1] for k, v in signals.items()}
-    return np.asarray(signals)[i : i + 1]
+    return {k: np.asarray(v)[i : i + 1] for k, v in signals.items()}
 
 
 def _check_metrics(run: _Run, first: int) -> None:
@@ -314,7 +404,11 @@ def _bad_updates(run: _Run, teacher: Teacher) -> dict[str, tuple[Any, Any, Any]]
         "negative score": (tasks, np.array([0.5, -0.1, 0.5]), None),
         "fewer scores than tasks": (tasks, good[:2], None),
         "scores as strings": (tasks, np.array(["a", "b", "c"]), None),
-        "signals of the wrong length": (tasks, good, np.zeros(4)),
+        "signals of the wrong length": (tasks, good, {"value": np.zeros(4)}),
+        "an unknown signal": (tasks, good, {"valu_loss": np.zeros(3)}),
+        "signals as a bare array": (tasks, good, np.zeros(3)),
+        "group ids that are not integers": (tasks, good, {"group": np.full(3, 0.5)}),
+        "a NaN signal": (tasks, good, {"value": np.array([0.0, np.nan, 0.0])}),
     }
 
 
@@ -322,14 +416,19 @@ def _check_bad_input(run: _Run, first: int) -> None:
     teacher, twin = run.fresh(), run.fresh()
     run.drive(teacher, first)
     run.drive(twin, first)
-    for what, (tasks, scores, signals) in _bad_updates(run, teacher).items():
-        if signals is None and run.signal_fn is not None:
-            signals = run.signal_fn(np.asarray(tasks)[:3], np.full(3, 0.5))
-        _expect_value_error(
-            run, what, lambda t=tasks, s=scores, g=signals: teacher.update(t, s, g)
-        )
+    needs = teacher._signal_names()[1]
+    bad = _bad_updates(run, teacher)
+    valid_tasks = teacher.space.sample(np.random.default_rng(1), 3)
+    if needs:
+        bad["no signals, though one of " + ", ".join(sorted(needs)) + " is needed"] = (
+            bad["NaN score"][0], np.full(3, 0.5), {"value": np.zeros(3)})
+    for what, (tasks, scores, signals) in bad.items():
+        if signals is None:
+            # Valid signals, so that the bad tasks or scores are what gets rejected.
+            signals = run.feedback(valid_tasks, first)[1]
+        _expect_value_error(run, what, functools.partial(teacher.update, tasks, scores, signals))
     for n in (0, -1, 1.5, "3"):
-        _expect_value_error(run, f"sample({n!r})", lambda n=n: teacher.sample(n))
+        _expect_value_error(run, f"sample({n!r})", functools.partial(teacher.sample, n))
 
     state = teacher.state_dict()
     foreign = dict(state, teacher="some.other.Teacher")
@@ -340,6 +439,17 @@ def _check_bad_input(run: _Run, first: int) -> None:
                         lambda: teacher.load_state_dict(other_space))
     _expect_value_error(run, "state_dict that is not a state dict",
                         lambda: teacher.load_state_dict({"weights": [1, 2]}))
+    inner = dict(state["state"])
+    some_key = sorted(inner)[0]
+    missing = dict(state, state={k: v for k, v in inner.items() if k != some_key})
+    _expect_value_error(run, f"state_dict without {some_key!r}",
+                        lambda: teacher.load_state_dict(missing))
+    extra = dict(state, state={**inner, "surprise_": 1})
+    _expect_value_error(run, "state_dict with an unexpected entry",
+                        lambda: teacher.load_state_dict(extra))
+    mistyped = dict(state, state={**inner, "n_updates_": "many"})
+    _expect_value_error(run, "state_dict with a value of the wrong kind",
+                        lambda: teacher.load_state_dict(mistyped))
     run.same_stream("bad input leaves the teacher unchanged", run.drive(teacher, first, first),
                     run.drive(twin, first, first))
 

@@ -4,7 +4,8 @@
 next to it:
 
 - ``figures/curves_<scenario>.png``: % mastered against episodes, mean over seeds with a 95%
-  bootstrap band, one line per teacher, the random teacher in every figure;
+  bootstrap band, one line per teacher, the uniform baseline (dashed, black) and the
+  benchmark-only references such as the oracle (dotted, grey) drawn apart;
 - for Box scenarios (drawn on the first two task dimensions),
   ``figures/sampling_<teacher>__<scenario>.png``: where the teacher sampled in four quarters of
   the run, its model at the end of each quarter (GMM ellipses or boxes, coloured by their
@@ -22,21 +23,19 @@ from __future__ import annotations
 import io
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from autocurriculum.bench import metrics
-from autocurriculum.bench.runner import (
-    CI_RANDOM_STATE,
-    JobResult,
-    Run,
-    RunDirError,
-    load_run,
-    summarise,
-)
+from autocurriculum.bench.jobs import JobResult
+from autocurriculum.bench.rundir import Run, RunDirError, load_run
+from autocurriculum.bench.suites import BASELINE
+from autocurriculum.bench.summary import CI_RANDOM_STATE, summarise
 from autocurriculum.checkpoint import atomic_write_bytes
+from autocurriculum.teachers.registry import teacher_spec
 
 __all__ = ["RunDirError", "write_report"]
 
@@ -76,7 +75,8 @@ def write_report(
     fig_dir = run.path / FIGURES_DIR
     fig_dir.mkdir(exist_ok=True)
     rows = summarise(run)
-    colours = _teacher_colours(run.teachers(), mpl)
+    roles = _roles(run)
+    colours = _teacher_colours(roles, mpl)
 
     # Figures are independent: list them, draw them (in parallel), then write the markdown.
     tasks: list[tuple[str, tuple[Any, ...]]] = []
@@ -87,7 +87,7 @@ def write_report(
         first = next(iter(groups.values()))[0]
         entry: dict[str, Any] = {"scenario": scenario, "groups": groups, "pictures": []}
         entry["curves"] = len(tasks)
-        tasks.append(("curves", (scenario, groups, colours, fig_dir)))
+        tasks.append(("curves", (scenario, groups, roles, colours, fig_dir)))
         entry["arms"] = None
         if first.meta["space"]["kind"] == "box" and "tasks" in first.arrays:
             for teacher, group in groups.items():
@@ -109,6 +109,7 @@ def write_report(
             run,
             e["scenario"],
             rows,
+            roles,
             e["groups"],
             paths[e["curves"]],
             [(t, paths[png], None if gif is None else paths[gif]) for t, png, gif in e["pictures"]],
@@ -124,13 +125,13 @@ def write_report(
 
 def _render(task: tuple[str, tuple[Any, ...]]) -> str:
     kind, args = task
-    draw = {
+    renderers: dict[str, Callable[..., str]] = {
         "curves": _curves_figure,
         "sampling": _sampling_figure,
         "animation": _animation,
         "arms": _arms_figure,
-    }[kind]
-    return draw(_matplotlib(), *args)
+    }
+    return renderers[kind](_matplotlib(), *args)
 
 
 def _render_all(tasks: list[tuple[str, tuple[Any, ...]]], workers: int | None) -> list[str]:
@@ -269,6 +270,7 @@ def _scenario_section(
     run: Run,
     scenario: str,
     rows: list[dict[str, Any]],
+    roles: dict[str, str],
     groups: dict[str, list[JobResult]],
     curve_png: str,
     pictures: list[tuple[str, str, str | None]],
@@ -292,7 +294,7 @@ def _scenario_section(
         "|---|---:|---:|---:|---:|---:|",
     ]
     for r in mine:
-        name = f"**{r['teacher']}**" if r["teacher"] == "random" else r["teacher"]
+        name = f"**{r['teacher']}**" if roles.get(r["teacher"]) == BASELINE_ROLE else r["teacher"]
         to90 = "" if math.isnan(r["episodes_to_90_mean"]) else f"{r['episodes_to_90_mean']:,.0f}"
         to_best = (
             ""
@@ -422,17 +424,44 @@ def _save_png(fig: Any, path: Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def _teacher_colours(teachers: list[str], mpl: Any) -> dict[str, Any]:
+#: A teacher label's role in the figures: the uniform baseline, a benchmark-only reference
+#: (the oracle), or a teacher under test.
+BASELINE_ROLE, REFERENCE_ROLE, TEACHER_ROLE = "baseline", "reference", "teacher"
+_ROLE_STYLE = {BASELINE_ROLE: ("black", "--"), REFERENCE_ROLE: ("0.55", ":")}
+
+
+def _roles(run: Run) -> dict[str, str]:
+    """Each teacher label's role, from the run's config (its spec flags, recorded at run time)."""
+    out = {}
+    for entry in run.config["teachers"]:
+        if entry.get("name") == BASELINE:
+            out[entry["label"]] = BASELINE_ROLE
+        elif _benchmark_only(entry):
+            out[entry["label"]] = REFERENCE_ROLE
+        else:
+            out[entry["label"]] = TEACHER_ROLE
+    return out
+
+
+def _benchmark_only(entry: dict[str, Any]) -> bool:
+    if "benchmark_only" in entry:
+        return bool(entry["benchmark_only"])
+    # A run from before the flag was recorded: ask the registry, if it knows the teacher.
+    try:
+        return teacher_spec(str(entry.get("name"))).benchmark_only
+    except ValueError:
+        return False
+
+
+def _teacher_colours(roles: dict[str, str], mpl: Any) -> dict[str, Any]:
     cmap = mpl.colormaps["tab10"]
     out: dict[str, Any] = {}
     i = 0
-    for t in teachers:
-        if t == "random":
-            out[t] = "black"
-        elif t == "oracle":
-            out[t] = "0.55"
+    for label, role in roles.items():
+        if role in _ROLE_STYLE:
+            out[label] = _ROLE_STYLE[role][0]
         else:
-            out[t] = cmap(i % 10)
+            out[label] = cmap(i % 10)
             i += 1
     return out
 
@@ -441,6 +470,7 @@ def _curves_figure(
     mpl: Any,
     scenario: str,
     groups: dict[str, list[JobResult]],
+    roles: dict[str, str],
     colours: dict[str, Any],
     fig_dir: Path,
 ) -> str:
@@ -451,7 +481,7 @@ def _curves_figure(
         x = group[0].eval_episodes
         curves = np.stack([r.scores for r in group])
         mean, low, high = metrics.bootstrap_ci(curves, random_state=CI_RANDOM_STATE)
-        style = "--" if teacher == "random" else ":" if teacher == "oracle" else "-"
+        style = _ROLE_STYLE.get(roles.get(teacher, TEACHER_ROLE), (None, "-"))[1]
         ax.plot(x, mean, style, color=colours[teacher], lw=1.8, label=f"{teacher} ({len(group)})")
         if len(group) > 1:
             ax.fill_between(x, low, high, color=colours[teacher], alpha=0.18, lw=0)
@@ -685,7 +715,7 @@ def _animation(mpl: Any, teacher: str, scenario: str, result: JobResult, fig_dir
         patches = _draw_model(mpl, ax, snap.get("model") or {}, mnorm, mcmap)
         title.set_text(f"{teacher} on {scenario}: episode {ep:,}")
         canvas.restore_region(background)
-        if background_map is not None:
+        if background_map is not None and comp_frames is not None and comp_episodes is not None:
             k = int(np.searchsorted(comp_episodes, ep, side="right")) - 1
             background_map.set_data(comp_frames[max(k, 0)])
             ax.draw_artist(background_map)
@@ -694,7 +724,9 @@ def _animation(mpl: Any, teacher: str, scenario: str, result: JobResult, fig_dir
         fig.draw_artist(title)
         rgb = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
         # Fast octree palettes: Pillow's default median cut costs more than drawing the frame.
-        images.append(rgb.quantize(colors=128, method=Image.Quantize.FASTOCTREE, dither=0))
+        images.append(
+            rgb.quantize(colors=128, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        )
         for patch in patches:
             patch.remove()
         prev = ep

@@ -19,6 +19,14 @@ name                          student
 ``arms-mixed``                20-arm chain + 10 unlearnable + 5 trivial arms, with decay
 ============================  ===============================================================
 
+Expert knowledge: a scenario gives *values* by constructor parameter name
+(:meth:`Scenario.expert_values`), computed from the job's student, because what is easy can
+depend on its seed (a rugged grid). The runner passes a teacher exactly the values its registry
+spec lists in ``expert_params`` (user parameters override them), so this module never needs to
+know which teacher takes what. Every scenario gives ``student``, the learner itself (read by the
+benchmark-only oracle); the grid scenarios also give ADR's start point and thresholds and SPDL's
+initial distribution (:func:`grid_expert`). :data:`EXPERT_DOCS` says what each value is.
+
 Examples
 --------
 >>> from autocurriculum.bench.scenarios import list_scenarios, make_scenario
@@ -32,15 +40,22 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from autocurriculum._registry import Registry
 from autocurriculum.bench.students import ArmsStudent, GridStudent, Student
+from autocurriculum.spaces import Box
 
 __all__ = [
+    "EXPERT_DOCS",
     "Scenario",
+    "easy_corner",
+    "grid_expert",
     "list_scenarios",
     "make_scenario",
     "register_scenario",
@@ -71,6 +86,10 @@ class Scenario:
         Default episode budget of a run.
     eval_every : int
         Episodes between two evaluations of the student's score.
+    expert : callable or None
+        ``expert(student) -> {parameter: value}``: expert knowledge of this scenario for
+        teachers that take it (see :meth:`expert_values`). A module-level function, so that the
+        scenario pickles.
 
     Examples
     --------
@@ -102,6 +121,7 @@ class Scenario:
     student_params: tuple[tuple[str, Any], ...] | Mapping[str, Any] = field(default=())
     episodes: int = 20_000
     eval_every: int = 1_000
+    expert: Callable[[Student], Mapping[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -152,6 +172,70 @@ class Scenario:
                 f"has {student.space!r}"
             )
         return student
+
+    def expert_values(self, student: Student) -> dict[str, Any]:
+        """Expert knowledge for ``student`` by constructor parameter name (:data:`EXPERT_DOCS`).
+
+        Always ``student`` (the learner itself), plus what :attr:`expert` gives.
+        """
+        extra = dict(self.expert(student)) if self.expert is not None else {}
+        return {"student": student, **extra}
+
+
+#: What each expert value of the registered scenarios is, by parameter name, for a run's
+#: ``config.json`` and its report.
+EXPERT_DOCS: dict[str, str] = {
+    "student": "the benchmark's student itself (benchmark-only references)",
+    "start": "the corner of the grid's origin cell (permuted on a rugged grid)",
+    "low_threshold": "0.2 on the [0, 1] reward",
+    "high_threshold": "0.7 on the [0, 1] reward",
+    "init_mean": "the centre of the grid's origin cell",
+    "init_cov": "diagonal, sd half a cell",
+}
+
+
+def easy_corner(student: Any) -> NDArray[np.float64] | None:
+    """Task-space corner of a grid student's origin cell, the one cell learnable from scratch.
+
+    The low corner of the box, except on a rugged grid, where each relevant dimension's first
+    learner interval sits wherever the student's (seeded) permutation put it. ``None`` for a
+    student that is not over a Box.
+    """
+    space = getattr(student, "space", None)
+    if not isinstance(space, Box):
+        return None
+    unit = np.zeros(space.ndim)
+    if getattr(student, "rugged", False):
+        perms = student.interval_permutations
+        for d, perm in enumerate(perms):
+            unit[d] = list(perm).index(0) / len(perm)
+    return space.from_unit(unit)
+
+
+def grid_expert(student: Student) -> dict[str, Any]:
+    """Expert knowledge of a grid scenario: where the origin cell is, and the reward scale.
+
+    - ``start``, ``low_threshold``, ``high_threshold`` (ADR): grow the bounds from the corner of
+      the origin cell, the one cell an expert knows to be easy; thresholds 0.2 / 0.7 on the
+      [0, 1] reward (the cell's competence / 100; a cell is mastered above 0.75).
+    - ``init_mean``, ``init_cov`` (SPDL): an initial Gaussian centred on the origin cell, sd
+      half a cell. The target keeps its default (box centre, sd range / 4), which covers the
+      box, as TeachMyAgent does without a known target.
+    """
+    corner = easy_corner(student)
+    if corner is None:
+        return {}
+    space: Box = student.space  # type: ignore[assignment]
+    # The origin cell spans [corner, corner + 1/cells] (upward, also on a rugged grid).
+    cell = space.range / int(getattr(student, "cells", 10))
+    mean = np.clip(corner + cell / 2, space.low, space.high)
+    return {
+        "start": corner.tolist(),
+        "low_threshold": 0.2,
+        "high_threshold": 0.7,
+        "init_mean": mean.tolist(),
+        "init_cov": np.diag((cell / 2) ** 2).tolist(),
+    }
 
 
 _SCENARIOS: Registry[Scenario] = Registry("scenario")
@@ -204,6 +288,7 @@ def _grid(
             student_params=tuple(params.items()),
             episodes=episodes,
             eval_every=eval_every,
+            expert=grid_expert,
         )
     )
 

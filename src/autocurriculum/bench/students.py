@@ -5,6 +5,10 @@ also exposes its true state, which only the benchmark may look at: :meth:`Studen
 of the space mastered), :meth:`Student.best_possible` and :meth:`Student.frontier` (where an
 episode would teach it something right now, for an oracle teacher).
 
+Students implement the benchmark's learner protocol
+(:class:`autocurriculum.bench.learner.SingleTaskLearner`): ``train`` and ``train_one`` play
+episodes, ``evaluate`` is the score, and ``consumed`` counts episodes.
+
 - :class:`GridStudent` is the toy student of the ALP-GMM paper over the unit hypercube, with the
   TeachMyAgent skill-specific twists (distractor dimensions, unlearnable or trivial regions,
   forgetting, reward noise, rugged difficulty).
@@ -137,6 +141,20 @@ class Student(ABC):
         batch = self.space.validate_tasks(tasks)
         play = self._play
         return np.array([play(i) for i in self._locate_batch(batch)], dtype=np.float64)
+
+    # The learner protocol (autocurriculum.bench.learner): a student trains by playing episodes.
+    #: What :meth:`consumed` counts.
+    unit = "episodes"
+    train_one = episode
+    train = episodes
+
+    def evaluate(self) -> float:
+        """The learner protocol's name for :meth:`score`."""
+        return self.score()
+
+    def consumed(self) -> int:
+        """Episodes played so far (the learner protocol's cost)."""
+        return self._t
 
     @abstractmethod
     def score(self) -> float:

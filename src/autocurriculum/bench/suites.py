@@ -1,17 +1,20 @@
 """Benchmark suites: which teachers run on which scenarios, with which expert knowledge.
 
 A suite names teachers and scenarios; :func:`plan` turns teachers x scenarios into the pairs
-that can actually run:
+that can actually run, reading each teacher's registry spec
+(:func:`autocurriculum.teachers.registry.teacher_spec`), never its name:
 
-- a teacher runs on a scenario only if it serves the scenario's space kind;
-- a teacher that needs a trainer-side signal (|advantage|: SEC, DUMP) runs only under the
-  runner's ``"grpo"`` protocol, which rolls each task out as a group and passes the group ids;
-  under ``"plain"`` (rewards only) it is left out, with a reason that says to use grpo;
+- a teacher runs on a scenario only if it serves the scenario's space kind (``spec.kinds``);
+- a teacher whose ``update`` needs a trainer-side signal (``spec.needs_one_of``: SEC and DUMP
+  need |advantage| or GRPO group ids) runs only under a protocol whose updates carry one (the
+  runner's ``"grpo"``); under ``"plain"`` (rewards only) it is left out, with a reason that says
+  to use grpo;
+- a teacher gets the scenario's expert knowledge for exactly the parameters its spec lists in
+  ``expert_params`` (:meth:`autocurriculum.bench.scenarios.Scenario.expert_values`: ADR's start
+  point and thresholds, SPDL's initial distribution, the oracle's student), recorded in each
+  run's ``config.json``; user parameters override it;
 - a teacher with required parameters that nobody supplies (a manual ``schedule`` needs its
-  stages) is left out of composed suites, and is an error when asked for by name;
-- a teacher that needs expert knowledge (ADR's start point and thresholds) gets it from
-  :func:`expert_params`, one rule per teacher, so the knowledge is written down in one place
-  and recorded in each run's ``config.json``.
+  stages) is left out of composed suites, and is an error when asked for by name.
 
 Each left-out pair is returned with its reason, so reports can say what did not run and why.
 The suites only pick teachers that exist in the registry, so they grow with it.
@@ -20,55 +23,52 @@ The suites only pick teachers that exist in the registry, so they grow with it.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-
 from autocurriculum._registry import Registry
+from autocurriculum.bench.learner import Learner
+from autocurriculum.bench.protocols import PROTOCOLS, make_protocol
 from autocurriculum.bench.scenarios import Scenario, list_scenarios, make_scenario
-from autocurriculum.spaces import Box
-from autocurriculum.teachers import registry as teacher_registry
+from autocurriculum.teachers.registry import TeacherSpec, list_teachers, make, teacher_spec
 
 __all__ = [
-    "EXPERT_DOCS",
-    "EXPERT_RULES",
+    "BASELINE",
+    "Entrant",
     "PlannedPair",
     "Suite",
-    "TeacherSpec",
+    "build_teacher",
     "check_names",
-    "easy_corner",
-    "expert_params",
+    "expert_for",
     "get_suite",
     "list_suites",
+    "missing_signals",
     "plan",
     "register_suite",
     "suite_summary",
-    "teacher_constructor_params",
 ]
 
+#: The uniform reference every table holds and every figure draws as the baseline.
+BASELINE = "random"
 #: Constructor parameters the runner supplies itself.
-RUNNER_SUPPLIED = ("space", "seed", "student")
-#: The runner's episode-loop protocols (see :mod:`autocurriculum.bench.runner`).
-PROTOCOLS = ("plain", "grpo")
+RUNNER_SUPPLIED = ("space", "seed")
 
 
 @dataclass(frozen=True)
-class TeacherSpec:
-    """A teacher to benchmark: a registry name, explicit parameters and a display label.
+class Entrant:
+    """A teacher entered in a benchmark: a registry name, explicit parameters and a label.
 
     Parameters
     ----------
     name : str
         Registry name, as for :func:`autocurriculum.make`.
     params : mapping
-        Keyword arguments for the teacher, on top of :func:`expert_params`. Must be
+        Keyword arguments for the teacher, on top of the scenario's expert knowledge. Must be
         JSON-serialisable so the run's ``config.json`` records them.
     label : str
-        Name in tables, figures and file names; defaults to ``name``. Two specs of one teacher
-        with different parameters need different labels.
+        Name in tables, figures and file names; defaults to ``name``. Two entrants of one
+        teacher with different parameters need different labels.
     """
 
     name: str
@@ -77,14 +77,14 @@ class TeacherSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"TeacherSpec name must be a non-empty str, got {self.name!r}")
+            raise ValueError(f"Entrant name must be a non-empty str, got {self.name!r}")
         object.__setattr__(self, "params", dict(self.params))
         if not self.label:
             object.__setattr__(self, "label", self.name)
         bad = set(self.label) & set('/\\:*?"<>| ')
         if bad or self.label.startswith(".") or "__" in self.label:
             raise ValueError(
-                f"TeacherSpec label {self.label!r} must be usable in a file name: no spaces, no "
+                f"Entrant label {self.label!r} must be usable in a file name: no spaces, no "
                 f"'__', no leading dot, none of / \\ : * ? \" < > |"
             )
 
@@ -96,9 +96,10 @@ class Suite:
     Parameters
     ----------
     name, summary : str
-    teachers : tuple of str or TeacherSpec, or None
+    teachers : tuple of str or Entrant, or None
         Teachers to run; names absent from the registry are skipped, so a suite written today
-        picks up teachers as they land. ``None`` means every registered teacher.
+        picks up teachers as they land. ``None`` means every registered teacher, the
+        benchmark-only references included.
     scenarios : tuple of str or None
         Scenario names; ``None`` means every registered scenario.
     seeds : int
@@ -109,18 +110,21 @@ class Suite:
 
     name: str
     summary: str
-    teachers: tuple[str | TeacherSpec, ...] | None
+    teachers: tuple[str | Entrant, ...] | None
     scenarios: tuple[str, ...] | None
     seeds: int = 5
     episodes: int | None = None
 
-    def teacher_specs(self) -> list[TeacherSpec]:
+    def entrants(self) -> list[Entrant]:
         """The suite's teachers that exist in the registry now."""
+        known = list_teachers(benchmark_only=True)
         if self.teachers is None:
-            return [TeacherSpec(n) for n in teacher_registry.list_teachers()]
-        specs = [t if isinstance(t, TeacherSpec) else TeacherSpec(t) for t in self.teachers]
-        known = set(teacher_registry.list_teachers())
-        return [s for s in specs if s.name in known]
+            return [Entrant(n) for n in known]
+        entrants = [t if isinstance(t, Entrant) else Entrant(t) for t in self.teachers]
+        return [e for e in entrants if e.name in known]
+
+    # The CLI's name for it (autocurriculum.cli reads it).
+    teacher_specs = entrants
 
     def scenario_names(self) -> list[str]:
         """The suite's scenarios that exist in the registry now."""
@@ -152,100 +156,80 @@ def suite_summary(name: str) -> str:
     return _SUITES.summary(name)
 
 
-# ----------------------------------------------------------------- expert knowledge
-ExpertRule = Callable[[Scenario, Any], dict[str, Any]]
+# ----------------------------------------------------------------- building teachers
+def expert_for(spec: TeacherSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The expert ``values`` (by parameter name) that ``spec`` lists in ``expert_params``."""
+    return {k: values[k] for k in spec.expert_params if k in values}
 
 
-def easy_corner(student: Any) -> NDArray[np.float64] | None:
-    """Task-space corner of a grid student's origin cell, the one cell learnable from scratch.
+def build_teacher(
+    name: str,
+    learner: Learner,
+    *,
+    seed: int | None,
+    params: Mapping[str, Any] | None = None,
+    expert: Mapping[str, Any] | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Build the registered teacher ``name`` for ``learner``, with the expert knowledge it takes.
 
-    The low corner of the box, except on a rugged grid, where each relevant dimension's first
-    learner interval sits wherever the student's (seeded) permutation put it. ``None`` for a
-    student that is not over a Box.
+    Parameters
+    ----------
+    name : str
+        Registry name.
+    learner : Learner
+        The teacher is built for ``learner.space``.
+    seed : int or None
+        The teacher's seed.
+    params : mapping, optional
+        User parameters; they override expert values.
+    expert : mapping, optional
+        Expert values by parameter name (:meth:`Scenario.expert_values`); the teacher gets
+        those its spec lists in ``expert_params``.
+
+    Returns
+    -------
+    teacher : Teacher
+    recorded : dict
+        The parameters it was built with, except values that are not data (the student), for
+        the run's records.
     """
-    space = getattr(student, "space", None)
-    if not isinstance(space, Box):
-        return None
-    unit = np.zeros(space.ndim)
-    if getattr(student, "rugged", False):
-        perms = student.interval_permutations
-        for d, perm in enumerate(perms):
-            unit[d] = list(perm).index(0) / len(perm)
-    return space.from_unit(unit)
+    spec = teacher_spec(name)
+    kwargs = {**expert_for(spec, expert or {}), **(params or {})}
+    teacher = make(name, learner.space, seed=seed, **kwargs)
+    recorded = {k: v for k, v in kwargs.items() if k not in (expert or {}) or _is_data(v)}
+    return teacher, recorded
 
 
-def _adr_rule(scenario: Scenario, student: Any) -> dict[str, Any]:
-    # ADR grows its bounds from a point an expert knows to be easy: the grid's origin cell.
-    # Thresholds 0.2 / 0.7 on the [0, 1] reward, as for the grid in the brief of the benchmark.
-    corner = easy_corner(student)
-    if corner is None:
-        return {}
-    return {"start": corner.tolist(), "low_threshold": 0.2, "high_threshold": 0.7}
+def _is_data(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return all(_is_data(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(_is_data(v) for v in value)
+    return value is None or isinstance(value, bool | int | float | str)
 
 
-def _spdl_rule(scenario: Scenario, student: Any) -> dict[str, Any]:
-    # SPDL's expert knowledge is its initial distribution: centred on the origin cell, sd half
-    # a cell. The target keeps its default (box centre, sd
-    # range / 4), which covers the box, as TeachMyAgent does without a known target.
-    corner = easy_corner(student)
-    if corner is None:
-        return {}
-    space: Box = student.space
-    # The origin cell spans [corner, corner + 1/cells] (upward, also on a rugged grid).
-    cells = int(getattr(student, "cells", 10))
-    cell = space.range / cells
-    mean = np.clip(corner + cell / 2, space.low, space.high)
-    return {"init_mean": mean.tolist(), "init_cov": np.diag((cell / 2) ** 2).tolist()}
-
-
-#: Expert knowledge per teacher name: a rule maps (scenario, the job's student) to keyword
-#: arguments. It runs in each job, because what is easy can depend on the student's seed (a
-#: rugged grid). User parameters override it. Each job's .json records the final parameters.
-EXPERT_RULES: dict[str, ExpertRule] = {"adr": _adr_rule, "spdl": _spdl_rule}
-
-#: One line per rule, for config.json and the report.
-EXPERT_DOCS: dict[str, str] = {
-    "adr": "start at the corner of the grid's origin cell (permuted on a rugged grid), "
-    "low_threshold 0.2, high_threshold 0.7",
-    "spdl": "initial Gaussian centred on the grid's origin cell, sd half a cell; default target",
-}
-
-
-def expert_params(teacher: str, scenario: Scenario, student: Any) -> dict[str, Any]:
-    """Expert-knowledge parameters of ``teacher`` for this scenario's ``student`` (or ``{}``)."""
-    rule = EXPERT_RULES.get(teacher)
-    return rule(scenario, student) if rule is not None else {}
+def missing_signals(spec: TeacherSpec, protocol: str) -> frozenset[str]:
+    """The signals ``spec`` needs (one of) that ``protocol``'s updates do not carry, or ``{}``."""
+    given = make_protocol(protocol).signals
+    if not spec.needs_one_of or spec.needs_one_of & given:
+        return frozenset()
+    return spec.needs_one_of
 
 
 # ----------------------------------------------------------------- applicability
-def teacher_constructor_params(name: str) -> tuple[set[str], set[str], bool]:
-    """``(accepted, required, takes_kwargs)`` keyword names of a registered teacher's constructor.
-
-    ``required`` excludes the ones the runner supplies (space, seed, student).
-    """
-    entry = teacher_registry.teacher_factory(name)
+def _accepted_params(spec: TeacherSpec) -> tuple[set[str], bool]:
+    """``(accepted keyword names, takes **kwargs)`` of a spec's builder, for error messages."""
     try:
-        sig = inspect.signature(entry)
+        sig = inspect.signature(spec.builder)
     except (TypeError, ValueError):
-        return set(), set(), True
-    accepted: set[str] = set()
-    required: set[str] = set()
-    takes_kwargs = False
-    for i, p in enumerate(sig.parameters.values()):
-        if p.kind is p.VAR_KEYWORD:
-            takes_kwargs = True
-            continue
-        if p.kind is p.VAR_POSITIONAL or (i == 0 and p.kind is p.POSITIONAL_ONLY):
-            continue
-        accepted.add(p.name)
-        if p.default is p.empty and p.name not in RUNNER_SUPPLIED and i > 0:
-            required.add(p.name)
-    return accepted, required, takes_kwargs
-
-
-def _requires_signals(name: str) -> bool:
-    entry = teacher_registry.teacher_factory(name)
-    return bool(getattr(entry, "requires_signals", False))
+        return set(), True
+    accepted = {
+        p.name
+        for p in sig.parameters.values()
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    }
+    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    return accepted - {"self"}, takes_kwargs
 
 
 @dataclass(frozen=True)
@@ -255,13 +239,13 @@ class PlannedPair:
     Expert-knowledge parameters are added per job, from the job's student.
     """
 
-    spec: TeacherSpec
+    entrant: Entrant
     scenario: str
     params: dict[str, Any]
 
 
 def plan(
-    teachers: Sequence[str | TeacherSpec],
+    teachers: Sequence[str | Entrant],
     scenarios: Sequence[str],
     *,
     strict: bool,
@@ -271,14 +255,14 @@ def plan(
 
     Parameters
     ----------
-    teachers : sequence of str or TeacherSpec
+    teachers : sequence of str or Entrant
     scenarios : sequence of str
     strict : bool
         Whether the teachers were asked for by name (the ``--teachers`` option): then a teacher
         that can run on none of the scenarios is an error rather than a skip.
     protocol : {"plain", "grpo"}
-        The runner's episode loop. Teachers that need a trainer signal (``requires_signals``)
-        are planned under ``"grpo"`` only.
+        The runner's step protocol. Teachers that need a signal the protocol's updates do not
+        carry (:func:`missing_signals`) are left out.
 
     Raises
     ------
@@ -296,109 +280,97 @@ def plan(
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
-    specs = [t if isinstance(t, TeacherSpec) else TeacherSpec(t) for t in teachers]
-    labels = [s.label for s in specs]
+    entrants = [t if isinstance(t, Entrant) else Entrant(t) for t in teachers]
+    labels = [e.label for e in entrants]
     dupes = sorted({x for x in labels if labels.count(x) > 1})
     if dupes:
         raise ValueError(f"teacher labels must be unique, repeated: {dupes}")
-    for spec in specs:
-        teacher_registry.teacher_kinds(spec.name)  # unknown names raise here, with a suggestion
+    specs = {e.name: teacher_spec(e.name) for e in entrants}  # unknown names raise here
     scenario_objs = [make_scenario(s) for s in scenarios]
-    # Expert rules may depend on the student's seed; a probe student checks parameter names.
-    probes = {sc.name: sc.make_student(seed=0) for sc in scenario_objs}
     if not scenario_objs:
         raise ValueError("no scenarios to run")
-    if not specs:
+    if not entrants:
         raise ValueError("no teachers to run")
+    # Expert values may depend on the student's seed; a probe student checks what is given.
+    probes = {sc.name: sc.make_student(seed=0) for sc in scenario_objs}
 
     pairs: list[PlannedPair] = []
     skipped: list[dict[str, str]] = []
-    for spec in specs:
-        kinds = teacher_registry.teacher_kinds(spec.name)
-        accepted, required, takes_kwargs = teacher_constructor_params(spec.name)
+    for entrant in entrants:
+        spec = specs[entrant.name]
         reasons: list[str] = []
         for sc in scenario_objs:
-            reason = None
-            code = ""
-            if sc.space_kind not in kinds:
-                reason = f"serves {'/'.join(kinds)} spaces, the scenario is {sc.space_kind}"
-                code = "space-kind"
-            elif protocol == "plain" and _requires_signals(spec.name):
-                reason = (
-                    "needs a trainer signal (|advantage|) that the plain protocol does not give; "
-                    "run it under the grpo protocol (--protocol grpo, protocol='grpo')"
-                )
-                code = "signals"
+            code, reason = _problem(entrant, spec, sc, probes[sc.name], protocol, strict)
             if reason is None:
-                params = {**expert_params(spec.name, sc, probes[sc.name]), **spec.params}
-                clash = sorted(set(params) & set(RUNNER_SUPPLIED))
-                if clash:
-                    raise ValueError(
-                        f"teacher {spec.label!r}: parameter(s) {clash} are set by the runner "
-                        "(the space and student come from the scenario, the seed from the job "
-                        "seed); remove them"
-                    )
-                unknown = sorted(set(params) - accepted) if not takes_kwargs else []
-                if unknown:
-                    raise ValueError(
-                        f"teacher {spec.name!r} does not take parameter(s) {unknown}; it takes "
-                        f"{sorted(accepted - set(RUNNER_SUPPLIED))}"
-                    )
-                missing = sorted(required - set(params))
-                if missing:
-                    reason = f"needs parameter(s) {missing} that the suite does not set"
-                    code = "params"
-                    if strict:
-                        raise ValueError(
-                            f"teacher {spec.name!r} needs parameter(s) {missing} that the "
-                            "benchmark cannot choose; pass them in a TeacherSpec to "
-                            "autocurriculum.bench.runner.run_benchmark"
-                        )
-            if reason is None:
-                reason = _build_problem(spec.name, probes[sc.name], params, accepted)
-                code = "unbuildable" if reason else ""
-            if reason is None:
-                pairs.append(PlannedPair(spec, sc.name, dict(spec.params)))
+                pairs.append(PlannedPair(entrant, sc.name, dict(entrant.params)))
             else:
                 reasons.append(f"{sc.name}: {reason}")
                 skipped.append(
-                    {"teacher": spec.label, "scenario": sc.name, "code": code, "reason": reason}
+                    {"teacher": entrant.label, "scenario": sc.name, "code": code, "reason": reason}
                 )
-        if strict and not any(p.spec is spec for p in pairs):
+        if strict and not any(p.entrant is entrant for p in pairs):
             raise ValueError(
-                f"teacher {spec.label!r} cannot run on any of the scenarios "
+                f"teacher {entrant.label!r} cannot run on any of the scenarios "
                 f"({'; '.join(reasons)}). Teachers for these scenarios: "
                 f"{', '.join(_fitting_teachers(scenario_objs))}"
             )
     return pairs, skipped
 
 
-def _build_problem(
-    name: str, student: Any, params: dict[str, Any], accepted: set[str]
-) -> str | None:
-    """Why ``name`` cannot be built for this student (its ``ValueError``), or ``None``.
-
-    Teachers validate their parameters against the space when built (a binned teacher whose
-    grid over a 10-D box would have too many arms, for example); building one for a probe
-    student finds that before a worker does.
-    """
-    kwargs = dict(params)
-    if "student" in accepted:
-        kwargs["student"] = student
+def _problem(
+    entrant: Entrant,
+    spec: TeacherSpec,
+    sc: Scenario,
+    probe: Any,
+    protocol: str,
+    strict: bool,
+) -> tuple[str, str | None]:
+    """``(code, reason)`` why ``entrant`` cannot run on ``sc``, or ``("", None)``."""
+    if sc.space_kind not in spec.kinds:
+        kinds = "/".join(spec.kinds)
+        return "space-kind", f"serves {kinds} spaces, the scenario is {sc.space_kind}"
+    if missing_signals(spec, protocol):
+        needs = " or ".join(sorted(spec.needs_one_of))
+        return "signals", (
+            f"needs a trainer signal ({needs}) that the {protocol} protocol does not give; "
+            "run it under the grpo protocol (--protocol grpo, protocol='grpo')"
+        )
+    clash = sorted(set(entrant.params) & set(RUNNER_SUPPLIED))
+    if clash:
+        raise ValueError(
+            f"teacher {entrant.label!r}: parameter(s) {clash} are set by the runner (the space "
+            "comes from the scenario, the seed from the job seed); remove them"
+        )
+    accepted, takes_kwargs = _accepted_params(spec)
+    unknown = sorted(set(entrant.params) - accepted) if not takes_kwargs else []
+    if unknown:
+        raise ValueError(
+            f"teacher {entrant.name!r} does not take parameter(s) {unknown}; it takes "
+            f"{sorted(accepted - set(RUNNER_SUPPLIED))}"
+        )
+    expert = sc.expert_values(probe)
+    given = {**expert_for(spec, expert), **entrant.params}
+    missing = [p for p in spec.required_params if p not in given]
+    if missing:
+        if strict:
+            raise ValueError(
+                f"teacher {entrant.name!r} needs parameter(s) {missing} that the benchmark "
+                "cannot choose; pass them in an Entrant to "
+                "autocurriculum.bench.runner.run_benchmark"
+            )
+        return "params", f"needs parameter(s) {missing} that the suite does not set"
+    # Teachers validate their parameters against the space when built (a binned teacher whose
+    # grid over a 10-D box would have too many arms): a probe build finds that before a worker.
     try:
-        teacher_registry.make(name, student.space, seed=0, **kwargs)
+        build_teacher(entrant.name, probe, seed=0, params=entrant.params, expert=expert)
     except ValueError as err:
-        return f"cannot be built for this space: {err}"
-    return None
+        return "unbuildable", f"cannot be built for this space: {err}"
+    return "", None
 
 
 def _fitting_teachers(scenarios: Sequence[Scenario]) -> list[str]:
     kinds = {s.space_kind for s in scenarios}
-    return [
-        n
-        for n in teacher_registry.list_teachers()
-        if kinds & set(teacher_registry.teacher_kinds(n))
-    ]
+    return [n for n in list_teachers(benchmark_only=True) if kinds & set(teacher_spec(n).kinds)]
 
 
 def check_names(
@@ -406,7 +378,7 @@ def check_names(
 ) -> None:
     """Raise ``UnknownNameError`` for the first unknown teacher or scenario name."""
     for t in teachers or ():
-        teacher_registry.teacher_kinds(t)
+        teacher_spec(t)
     for s in scenarios or ():
         make_scenario(s)
 
@@ -421,7 +393,7 @@ def check_names(
 #: protocol) or hand-written stages (schedule), the binned adapter (the slowest, ~240 µs per
 #: episode), and ``auto``, which delegates to lp-tree / zlp and would duplicate their rows.
 QUICK_TEACHERS: tuple[str, ...] = (
-    "random",
+    BASELINE,
     "oracle",
     "lp-tree",
     "alp-gmm",

@@ -16,15 +16,19 @@ For continuous task spaces, :class:`NearestHistory` (ALP's nearest earlier task,
 And the step from values to arms: :func:`boltzmann`, :func:`epsilon_greedy`, :func:`draw`,
 :func:`entropy`.
 
-Signals. Teachers receive a trainer-side signal through ``update(..., signals=...)``, either
-one array (one value per task) or a mapping of named arrays; a teacher reads its keys and
-ignores the others. Keys in use by the discrete teachers:
+Every estimator that is part of a teacher's learned state is a
+:func:`~autocurriculum._state.state_class`: its attributes are plain data, so ``state_dict``
+and checkpoints hold it without pickle.
 
-- ``"abs_advantage"`` / ``"advantage"`` / ``"group"`` (GRPO group ids): SEC, DUMP, through
-  :func:`read_abs_advantage` (a plain array means |advantage|);
-- ``"progress"``, ``"cost"``: Exp3.S (a plain array means progress);
-- ``"value_loss"``: PLR (a plain array means value loss);
-- TSCL and learnability read none: their signal is the score.
+Signals. Teachers receive trainer-side values through ``update(..., signals={...})``, a
+mapping from names of the vocabulary :data:`autocurriculum.signals.SIGNALS` to one value per
+task. Names in use by the discrete teachers:
+
+- ``"abs_advantage"`` / ``"advantage"`` / ``"group"`` (GRPO group ids) and ``"step"``: SEC,
+  DUMP, through :func:`read_abs_advantage` and :class:`AdvantageStep`;
+- ``"progress"``, ``"cost"``: Exp3.S;
+- ``"value_loss"``: PLR;
+- TSCL, ZLP and learnability read none: their signal is the score.
 """
 
 from autocurriculum.progress._batch import (

@@ -9,9 +9,8 @@ failed) and largest where the outcome is uncertain. With binary rewards and no s
 
 Teachers that use it (SEC, DUMP) read it from ``update(..., signals=...)``:
 
-- ``signals=array``: the |advantage| of each rollout, computed by the trainer;
-- ``signals={"abs_advantage": array}`` (or ``{"advantage": array}``, its absolute value is
-  taken): the same, named;
+- ``signals={"abs_advantage": array}`` (or ``{"advantage": array}``, whose absolute value is
+  taken): the |advantage| of each rollout, computed by the trainer;
 - ``signals={"group": ids}``: a group id per rollout; the advantages are computed here from
   the scores (the rollouts' rewards). A group may span several ``update`` calls of one step.
 """
@@ -23,6 +22,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from autocurriculum._state import state_class
+from autocurriculum.params import check_bool
 
 __all__ = [
     "ADVANTAGE_KEYS",
@@ -105,9 +107,12 @@ def mean_by_arm(
 
 
 def read_abs_advantage(
-    signals: NDArray[np.float64] | Mapping[str, NDArray[Any]] | None, *, owner: str
-) -> tuple[NDArray[np.float64] | None, NDArray[Any] | None]:
+    signals: Mapping[str, NDArray[Any]], *, owner: str
+) -> tuple[NDArray[np.float64] | None, NDArray[np.int64] | None]:
     """Find the |advantage| (or the group ids to compute it) in validated ``signals``.
+
+    ``"abs_advantage"`` is preferred, then ``"advantage"`` (its absolute value), then
+    ``"group"``.
 
     Returns
     -------
@@ -117,28 +122,26 @@ def read_abs_advantage(
     Raises
     ------
     ValueError
-        If ``signals`` is None, or a mapping with none of :data:`ADVANTAGE_KEYS` (in particular
-        without the ``"group"`` ids needed to compute advantages from the scores).
+        If ``signals`` holds none of :data:`ADVANTAGE_KEYS`.
+
+    Examples
+    --------
+    >>> read_abs_advantage({"advantage": np.array([-0.5, 0.25])}, owner="demo")
+    (array([0.5 , 0.25]), None)
     """
-    if signals is None:
-        raise ValueError(
-            f"{owner} needs an |advantage| signal: pass signals=abs_adv (one per task), "
-            "signals={'abs_advantage': ...}, or signals={'group': group_ids} to compute GRPO "
-            "advantages from the scores"
-        )
-    if not isinstance(signals, Mapping):
-        return np.abs(np.asarray(signals, dtype=np.float64)), None
     for key in ("abs_advantage", "advantage"):
         if key in signals:
             return np.abs(np.asarray(signals[key], dtype=np.float64)), None
     if "group" in signals:
-        return None, np.asarray(signals["group"])
+        return None, np.asarray(signals["group"], dtype=np.int64)
     raise ValueError(
-        f"{owner} needs group ids to compute |advantage| from the scores: signals has keys "
-        f"{sorted(signals)}, expected 'group' (a group id per rollout) or 'abs_advantage'"
+        f"{owner} needs an |advantage| signal: signals has keys {sorted(signals)}, expected "
+        "'abs_advantage' (or 'advantage'), or 'group' (a group id per rollout) to compute GRPO "
+        "advantages from the scores"
     )
 
 
+@state_class
 class AdvantageStep:
     """Collects one training step's rollouts and turns them into per-rollout |advantage|.
 
@@ -155,16 +158,19 @@ class AdvantageStep:
     Examples
     --------
     >>> step = AdvantageStep(normalize=False)
-    >>> step.add([0, 0], [1.0, 0.0], {"group": np.array([3, 3])}, owner="demo")
-    >>> step.add([1], [0.5], np.array([0.2]), owner="demo")
+    >>> arms, scores = np.array([0, 0, 1]), np.array([1.0, 0.0, 0.5])
+    >>> step.add(arms[:2], scores[:2], {"group": np.array([3, 3])}, owner="demo")
+    >>> step.add(arms[2:], scores[2:], {"abs_advantage": np.array([0.2])}, owner="demo")
     >>> arms, abs_adv = step.flush()
     >>> arms.tolist(), abs_adv.tolist()
     ([0, 0, 1], [0.5, 0.5, 0.2])
     """
 
     def __init__(self, *, normalize: bool = True):
-        self.normalize = bool(normalize)
-        self.chunks: list[tuple[NDArray[np.int64], NDArray[np.float64], NDArray[Any] | None]] = []
+        self.normalize = check_bool("normalize", normalize)
+        self.chunks: list[
+            tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64] | None]
+        ] = []
 
     def __len__(self) -> int:
         return sum(len(c[0]) for c in self.chunks)
@@ -173,17 +179,17 @@ class AdvantageStep:
         self,
         arms: NDArray[np.int64],
         scores: NDArray[np.float64],
-        signals: NDArray[np.float64] | Mapping[str, NDArray[Any]] | None,
+        signals: Mapping[str, NDArray[Any]],
         *,
         owner: str,
     ) -> None:
         """Queue validated rollouts; raises (changing nothing) if the signal is unusable."""
         abs_adv, groups = read_abs_advantage(signals, owner=owner)
-        arms = np.array(arms, dtype=np.int64)
+        arm_arr = np.array(arms, dtype=np.int64)
         if groups is None:
-            self.chunks.append((arms, np.array(abs_adv, dtype=np.float64), None))
+            self.chunks.append((arm_arr, np.array(abs_adv, dtype=np.float64), None))
         else:
-            self.chunks.append((arms, np.array(scores, dtype=np.float64), np.array(groups)))
+            self.chunks.append((arm_arr, np.array(scores, dtype=np.float64), groups.copy()))
 
     def flush(self) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """End the step: return ``(arms, abs_advantage)`` of its rollouts and forget them."""

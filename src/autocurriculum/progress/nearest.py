@@ -1,6 +1,6 @@
 """A bounded history of points with exact nearest-neighbour queries, for ALP.
 
-ALP-GMM's absolute learning progress of a new (task, reward) pair is ``|reward - reward of the
+ALP-GMM's absolute learning progress of a new (task, score) pair is ``|score - score of the
 nearest earlier task|``. The reference implementation keeps every task ever seen and rebuilds a
 k-d tree over all of them every few hundred episodes, so its cost grows with the run. Here the
 history is a ring buffer of the last ``max_history`` points (bounded memory), and a query costs
@@ -10,15 +10,18 @@ How a query stays cheap
 -----------------------
 The stored points are split in two parts:
 
-- most of them sit in a k-d tree (``scipy.spatial.cKDTree``, compiled code; a batched query
-  costs about 1 µs per point in 2-D, on uniform or clustered data alike);
+- most of them sit in a k-d tree (``scipy.spatial.cKDTree``, compiled code, queried in
+  batches);
 - a small *brute-force* part is scanned exhaustively with one vectorised pass: the points added
   since the tree was built, and the oldest points, which will leave the window before the next
   rebuild (so the tree never holds a point that is out of some query's window).
 
 Every ``rebuild_every`` insertions the tree is rebuilt over the bounded history. That costs
 ``O(max_history log max_history)`` once every ``rebuild_every`` insertions, a constant per
-insertion at a fixed bound however long the run.
+insertion at a fixed bound however long the run. The tree is derived data: it is kept beside
+the instance, not in it, so that the instance's fields are plain data (a teacher's
+``state_dict`` and pickles hold the points, not the tree), and a copy builds the same tree over
+the same points on first use.
 
 Answers are exact: the nearest point among the last ``max_history`` ones, ties (several points
 at the same smallest distance) going to the earliest inserted. Every distance that decides an
@@ -29,19 +32,23 @@ give the same answers bit for bit.
 A uniform spatial hash grid (the point's cell, then expanding rings of cells, exact by a
 projected-distance bound) was tried first. In 2-D it was no faster once written in Python, and
 in 5 to 10 dimensions an exact grid search scans a large share of the history (the nearest
-neighbour is far away in every projection): 0.2-0.7 ms per query, where the tree, which
-prunes in every coordinate, costs 10-60 µs. 10-D stays the expensive case for any exact
-method.
+neighbour is far away in every projection), an order of magnitude slower per query than the
+tree, which prunes in every coordinate (figures in ``benchmarks/RESULTS.md``). 10-D stays the
+expensive case for any exact method.
 """
 
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
+
+from autocurriculum._state import state_class
+from autocurriculum.params import MAX_SIZE, check_int, check_size
 
 __all__ = ["NearestHistory"]
 
@@ -54,7 +61,15 @@ _MAX_REBUILD_EVERY = 1024
 # Distances per block of the brute-force scan (about 256 KB of temporaries).
 _SCAN_BLOCK = 32_768
 
+# Each history's k-d tree and the points it was built on, by history. Derived data, rebuilt on
+# demand, so it lives outside the instance: its fields stay plain data for state dicts and
+# pickles, and a copy (deepcopy, pickle, load_state_dict) rebuilds its own tree on first use.
+_TREES: weakref.WeakKeyDictionary[NearestHistory, tuple[Any, NDArray[np.float64]]] = (
+    weakref.WeakKeyDictionary()
+)
 
+
+@state_class
 class NearestHistory:
     """The last ``max_history`` points of the unit cube, each with a value; exact 1-NN queries.
 
@@ -63,7 +78,8 @@ class NearestHistory:
     ndim : int
         Dimension of the points, which lie in ``[0, 1]^ndim``.
     max_history : int, default 20_000
-        How many of the most recent points are kept; older ones are forgotten.
+        How many of the most recent points are kept; older ones are forgotten. At most
+        ``1e8 / (ndim + 1)``: the history holds ``max_history * (ndim + 1)`` floats.
     rebuild_every : int or None, default None
         Insertions between two rebuilds of the tree. When None it follows the history size as
         ``4 * sqrt(n)``, between 64 and 1024, which balances the rebuild against the scan of
@@ -82,17 +98,10 @@ class NearestHistory:
     """
 
     def __init__(self, ndim: int, max_history: int = 20_000, *, rebuild_every: int | None = None):
-        if not _is_int(ndim) or ndim < 1:
-            raise ValueError(f"ndim must be a positive int, got {ndim!r}")
-        if not _is_int(max_history) or max_history < 1:
-            raise ValueError(f"max_history must be a positive int, got {max_history!r}")
-        if rebuild_every is not None and (
-            not _is_int(rebuild_every) or not 1 <= rebuild_every <= _MAX_REBUILD_EVERY
-        ):
-            raise ValueError(
-                f"rebuild_every must be None or an int in [1, {_MAX_REBUILD_EVERY}], got "
-                f"{rebuild_every!r}"
-            )
+        check_size("ndim", ndim)
+        check_size("max_history", max_history, high=MAX_SIZE // (int(ndim) + 1))
+        if rebuild_every is not None:
+            check_int("rebuild_every", rebuild_every, low=1, high=_MAX_REBUILD_EVERY)
         self.ndim = int(ndim)
         self.max_history = int(max_history)
         self.rebuild_every = None if rebuild_every is None else int(rebuild_every)
@@ -102,15 +111,12 @@ class NearestHistory:
         self._points = np.zeros((cap, self.ndim))
         self._values = np.zeros(cap)
         self._total = 0
-        # The tree holds the serials [_tree_lo, _built); the brute-force part holds the older
-        # serials [_total - len, _tree_lo) and the newer ones [_built, _total), in this order
-        # (so ascending serials), contiguously for a cheap scan.
-        self._tree: Any = None
-        self._tree_points = np.zeros((0, self.ndim))
+        # The tree (kept in _TREES) holds the serials [_tree_lo, _built); the brute-force part
+        # holds the older serials [_total - len, _tree_lo) and the newer ones [_built, _total),
+        # in this order (so ascending serials), contiguously for a cheap scan.
         self._tree_lo = 0
         self._built = 0
         self._next_rebuild = 0
-        self._stale = False
         # Coordinates first (one contiguous row per coordinate): the scan runs on long
         # contiguous rows.
         size = 2 * _MAX_REBUILD_EVERY
@@ -199,19 +205,6 @@ class NearestHistory:
         slots = np.arange(self._total - len(self), self._total) % self.max_history
         return self._points[slots].copy(), self._values[slots].copy()
 
-    # ---------------------------------------------------------- pickle / copy
-    def __getstate__(self) -> dict[str, Any]:
-        # The tree is derived data: drop it (small checkpoints, no reliance on cKDTree
-        # pickling) and rebuild on first use. Answers do not depend on when it is rebuilt.
-        state = self.__dict__.copy()
-        state["_tree"] = None
-        state["_tree_points"] = np.zeros((0, self.ndim))
-        state["_stale"] = self._tree is not None or self._stale
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
     # -------------------------------------------------------------- internals
     def _check(
         self, points: ArrayLike, values: ArrayLike
@@ -277,14 +270,24 @@ class NearestHistory:
         self._brute_serial[: len(old)] = old
         self._n_brute = len(old)
         self._tree_lo, self._built = cut, total
-        if cut < total:
-            pts = self._points[np.arange(cut, total) % self.max_history]
-            self._tree = cKDTree(pts, leafsize=16, balanced_tree=False, compact_nodes=False)
-            self._tree_points = pts
-        else:
-            self._tree, self._tree_points = None, np.zeros((0, self.ndim))
-        self._stale = False
+        self._build_tree()
         self._rebuilds += 1
+
+    def _build_tree(self) -> tuple[Any, NDArray[np.float64]]:
+        """Build the tree over the serials [_tree_lo, _built) and remember it."""
+        if self._tree_lo < self._built:
+            pts = self._points[np.arange(self._tree_lo, self._built) % self.max_history]
+            tree = cKDTree(pts, leafsize=16, balanced_tree=False, compact_nodes=False)
+        else:
+            tree, pts = None, np.zeros((0, self.ndim))
+        _TREES[self] = (tree, pts)
+        return tree, pts
+
+    def _tree(self) -> tuple[Any, NDArray[np.float64]]:
+        """The tree and its points: built by the last rebuild, or again over the same points
+        for a copy (the same points give the same tree, so answers do not change)."""
+        found = _TREES.get(self)
+        return found if found is not None else self._build_tree()
 
     def _query_chunk(self, q: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """Serial and squared distance of each point's nearest earlier point (-1, inf if none).
@@ -292,16 +295,15 @@ class NearestHistory:
         Point ``i`` of the chunk is treated as insertion number ``_total + i``: it sees the
         stored points in its window and the chunk's points before it.
         """
-        if self._stale:
-            self._rebuild()
         m = len(q)
         total = self._total
         rows = np.arange(m)
         lo = total + rows - self.max_history  # first serial of each window
         best_serial = np.full(m, -1, dtype=np.int64)
         best_d2 = np.full(m, np.inf)
-        if self._tree is not None:
-            self._query_tree(q, best_serial, best_d2)
+        tree, tree_points = self._tree()
+        if tree is not None:
+            self._query_tree(tree, tree_points, q, best_serial, best_d2)
 
         nb = self._n_brute
         if nb:
@@ -335,11 +337,16 @@ class NearestHistory:
         return best_serial, best_d2
 
     def _query_tree(
-        self, q: NDArray[np.float64], best_serial: NDArray[np.int64], best_d2: NDArray[np.float64]
+        self,
+        tree: Any,
+        tree_points: NDArray[np.float64],
+        q: NDArray[np.float64],
+        best_serial: NDArray[np.int64],
+        best_d2: NDArray[np.float64],
     ) -> None:
         n_tree = self._built - self._tree_lo
         k = min(2, n_tree)
-        dist, idx = self._tree.query(q, k=k)
+        dist, idx = tree.query(q, k=k)
         dist = dist.reshape(len(q), k)
         idx = idx.reshape(len(q), k)
         # The first answer stands when it is clearly closer than the second (which bounds
@@ -348,13 +355,13 @@ class NearestHistory:
         rows = np.flatnonzero(clear)
         first = idx[rows, 0]
         best_serial[rows] = self._tree_lo + first
-        best_d2[rows] = _sq_dist(q[rows].T, self._tree_points[first].T)
+        best_d2[rows] = _sq_dist(q[rows].T, tree_points[first].T)
         for r in np.flatnonzero(~clear):
             near = np.asarray(
-                self._tree.query_ball_point(q[r], dist[r, 0] * (1 + 2 * _NEAR_TIE) + 1e-300),
+                tree.query_ball_point(q[r], dist[r, 0] * (1 + 2 * _NEAR_TIE) + 1e-300),
                 dtype=np.int64,
             )
-            d2 = _sq_dist(q[r][:, None], self._tree_points[near].T)
+            d2 = _sq_dist(q[r][:, None], tree_points[near].T)
             best = d2.min()
             best_serial[r] = self._tree_lo + near[d2 == best].min()  # tree order = serial order
             best_d2[r] = best
@@ -374,7 +381,3 @@ def _sq_dist(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float
         diff *= diff
         acc += diff
     return acc
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from autocurriculum.progress._checks import check_positive, check_probability
+from autocurriculum.params import check_positive, check_probability
 
 __all__ = [
     "boltzmann",
@@ -49,7 +49,7 @@ def boltzmann(values: ArrayLike, temperature: float) -> NDArray[np.float64]:
     >>> boltzmann([0.0, 0.0, np.log(2.0)], temperature=1.0).tolist()
     [0.25, 0.25, 0.5]
     """
-    check_positive(temperature, "temperature")
+    check_positive("temperature", temperature)
     v = np.asarray(values, dtype=np.float64)
     z = (v - v.max()) / temperature
     e = np.exp(z)
@@ -67,7 +67,7 @@ def epsilon_greedy(values: ArrayLike, epsilon: float) -> NDArray[np.float64]:
     >>> epsilon_greedy([0.1, 0.3, 0.3, 0.0], epsilon=0.2).round(3).tolist()
     [0.05, 0.45, 0.45, 0.05]
     """
-    eps = check_probability(epsilon, "epsilon")
+    eps = check_probability("epsilon", epsilon)
     v = np.asarray(values, dtype=np.float64)
     p = np.full(v.shape, eps / v.size)
     best = np.flatnonzero(v == v.max())
@@ -88,7 +88,7 @@ def draw_epsilon_greedy(
     >>> draw_epsilon_greedy(np.random.default_rng(0), [0.0, 2.0, 1.0], 0.0, 3).tolist()
     [1, 1, 1]
     """
-    eps = check_probability(epsilon, "epsilon")
+    eps = check_probability("epsilon", epsilon)
     v = np.asarray(values, dtype=np.float64)
     best = np.flatnonzero(v == v.max())
     out = best[rng.integers(0, best.size, size=n)]

@@ -7,16 +7,22 @@ import math
 
 import numpy as np
 
-from autocurriculum.progress._checks import check_int, check_probability
+from autocurriculum._state import state_class
+from autocurriculum.params import InvalidParameterError, check_probability, check_size
 
-__all__ = ["QuantileReservoir"]
+__all__ = ["MAX_RESERVOIR", "QuantileReservoir"]
+
+#: The largest reservoir: each add shifts the sorted list, O(capacity), and a million values
+#: are far past any useful quantile precision.
+MAX_RESERVOIR = 10**6
 
 
+@state_class
 class QuantileReservoir:
     """A uniform sample of all rewards seen so far, kept sorted, for quantile rescaling.
 
     Rewards on an unknown scale (a loss drop, a score delta) are mapped to [-1, 1]: below the
-    reservoir's ``low`` quantile to -1, above its ``high`` quantile to +1, linearly in between.
+    reservoir's ``low_quantile`` to -1, above its ``high_quantile`` to +1, linearly in between.
     The reservoir keeps at most ``capacity`` rewards by reservoir sampling (Vitter's algorithm
     R), so every past reward has the same chance to be in it. Kept sorted, each add costs
     O(log capacity) comparisons plus one list shift, and a quantile costs O(1).
@@ -24,14 +30,14 @@ class QuantileReservoir:
     Parameters
     ----------
     capacity : int
-        Maximum rewards kept.
-    low, high : float
-        The quantiles mapped to -1 and +1, ``0 <= low < high <= 1``.
+        Maximum rewards kept, in [1, 1e6].
+    low_quantile, high_quantile : float
+        The quantiles mapped to -1 and +1, ``0 <= low_quantile < high_quantile <= 1``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> res = QuantileReservoir(capacity=100, low=0.2, high=0.8)
+    >>> res = QuantileReservoir(capacity=100, low_quantile=0.2, high_quantile=0.8)
     >>> rng = np.random.default_rng(0)
     >>> for r in [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]:
     ...     res.add(r, rng)
@@ -46,12 +52,17 @@ class QuantileReservoir:
        for Neural Networks", ICML 2017.
     """
 
-    def __init__(self, capacity: int = 1000, *, low: float = 0.2, high: float = 0.8):
-        self.capacity = check_int(capacity, "capacity", 1)
-        self.low = check_probability(low, "low")
-        self.high = check_probability(high, "high")
-        if not self.low < self.high:
-            raise ValueError(f"low must be < high, got low={low!r}, high={high!r}")
+    def __init__(
+        self, capacity: int = 1000, *, low_quantile: float = 0.2, high_quantile: float = 0.8
+    ):
+        self.capacity = check_size("capacity", capacity, high=MAX_RESERVOIR)
+        self.low_quantile = check_probability("low_quantile", low_quantile)
+        self.high_quantile = check_probability("high_quantile", high_quantile)
+        if not self.low_quantile < self.high_quantile:
+            raise InvalidParameterError(
+                f"low_quantile must be < high_quantile, got low_quantile={low_quantile!r}, "
+                f"high_quantile={high_quantile!r}"
+            )
         self.slots: list[float] = []
         self.sorted: list[float] = []
         self.seen = 0
@@ -95,7 +106,7 @@ class QuantileReservoir:
         return a + frac * (b - a) if frac else a
 
     def rescale(self, value: float) -> float:
-        """Map ``value`` to [-1, 1] by the reservoir's ``low`` and ``high`` quantiles.
+        """Map ``value`` to [-1, 1] by the reservoir's ``low_quantile`` and ``high_quantile``.
 
         With an empty reservoir, or equal quantiles, the result is the sign of ``value``
         relative to that quantile (0 when equal).
@@ -104,10 +115,10 @@ class QuantileReservoir:
         if not s:
             return 0.0
         last = len(s) - 1
-        pos = self.low * last
+        pos = self.low_quantile * last
         i = int(pos)
         lo = s[i] + (pos - i) * (s[min(i + 1, last)] - s[i]) if pos > i else s[i]
-        pos = self.high * last
+        pos = self.high_quantile * last
         i = int(pos)
         hi = s[i] + (pos - i) * (s[min(i + 1, last)] - s[i]) if pos > i else s[i]
         if value <= lo:

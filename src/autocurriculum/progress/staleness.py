@@ -13,12 +13,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from autocurriculum._state import state_class
+from autocurriculum.params import check_size
 from autocurriculum.progress._batch import group_batch
-from autocurriculum.progress._checks import check_int
 
 __all__ = ["Staleness", "UnseenArms"]
 
 
+@state_class
 class Staleness:
     """Last-played times of arms; draws seen arms with probability ∝ episodes since played.
 
@@ -49,7 +51,7 @@ class Staleness:
     """
 
     def __init__(self, n_arms: int):
-        self.n_arms = check_int(n_arms, "n_arms", 1)
+        self.n_arms = check_size("n_arms", n_arms)
         self.now = 0
         self.last: NDArray[np.int64] = np.zeros(self.n_arms, dtype=np.int64)
         self.seen: NDArray[np.bool_] = np.zeros(self.n_arms, dtype=bool)
@@ -137,6 +139,7 @@ class Staleness:
         return pos
 
 
+@state_class
 class UnseenArms:
     """The arms never played, with O(1) uniform draws and O(1) removal per arm.
 
@@ -152,7 +155,7 @@ class UnseenArms:
     """
 
     def __init__(self, n_arms: int):
-        n = check_int(n_arms, "n_arms", 1)
+        n = check_size("n_arms", n_arms)
         self.perm: NDArray[np.int64] = np.arange(n, dtype=np.int64)
         self.pos: NDArray[np.int64] = np.arange(n, dtype=np.int64)
         self.n_unseen = n

@@ -9,12 +9,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from autocurriculum._state import state_class
+from autocurriculum.params import InvalidParameterError, check_bool, check_rate, check_size
 from autocurriculum.progress._batch import group_batch, split_levels
-from autocurriculum.progress._checks import check_int, check_rate
 
 __all__ = ["ArmEMA", "DeltaTracker", "EMAProgress"]
 
 
+@state_class
 class ArmEMA:
     """An exponential moving average per arm: ``v <- v + rate * (x - v)``.
 
@@ -47,9 +49,9 @@ class ArmEMA:
     def __init__(
         self, n_arms: int, rate: float, *, initial: float = 0.0, start_at_first: bool = False
     ):
-        n = check_int(n_arms, "n_arms", 1)
-        self.rate = check_rate(rate, "rate")
-        self.start_at_first = bool(start_at_first)
+        n = check_size("n_arms", n_arms)
+        self.rate = check_rate("rate", rate)
+        self.start_at_first = check_bool("start_at_first", start_at_first)
         self.values: NDArray[np.float64] = np.full(n, float(initial))
         self.counts: NDArray[np.int64] = np.zeros(n, dtype=np.int64)
 
@@ -88,6 +90,7 @@ class ArmEMA:
         return after
 
 
+@state_class
 class EMAProgress:
     """Learning progress as the difference of a fast and a slow moving average of scores.
 
@@ -116,10 +119,12 @@ class EMAProgress:
     """
 
     def __init__(self, n_arms: int, *, fast: float = 0.1, slow: float = 0.01):
-        check_rate(fast, "fast")
-        check_rate(slow, "slow")
+        check_rate("fast", fast)
+        check_rate("slow", slow)
         if not slow < fast:
-            raise ValueError(f"slow must be < fast, got slow={slow!r}, fast={fast!r}")
+            raise InvalidParameterError(
+                f"slow must be < fast, got slow={slow!r}, fast={fast!r}"
+            )
         self.fast = ArmEMA(n_arms, fast, start_at_first=True)
         self.slow = ArmEMA(n_arms, slow, start_at_first=True)
 
@@ -137,6 +142,7 @@ class EMAProgress:
         return self.fast.values - self.slow.values
 
 
+@state_class
 class DeltaTracker:
     """The change of each arm's score since its previous score: ``x_t - x_{t-1}``.
 
@@ -157,7 +163,7 @@ class DeltaTracker:
     """
 
     def __init__(self, n_arms: int, *, initial: float = 0.0):
-        n = check_int(n_arms, "n_arms", 1)
+        n = check_size("n_arms", n_arms)
         self.last: NDArray[np.float64] = np.full(n, float(initial))
         self.counts: NDArray[np.int64] = np.zeros(n, dtype=np.int64)
 

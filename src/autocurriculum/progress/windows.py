@@ -13,12 +13,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from autocurriculum._state import state_class
+from autocurriculum.params import MAX_SIZE, InvalidParameterError, check_size
 from autocurriculum.progress._batch import group_batch
-from autocurriculum.progress._checks import check_int
 
 __all__ = ["ArmWindow", "WindowSlope"]
 
 
+@state_class
 class ArmWindow:
     """The last ``window`` values pushed for each arm, with exact per-arm means.
 
@@ -27,10 +29,13 @@ class ArmWindow:
     n_arms : int
         Number of arms.
     window : int
-        Values kept per arm.
+        Values kept per arm. ``n_arms * window`` is at most 1e8 (800 MB of float64): the
+        buffers are allocated up front.
     dtype : numpy dtype
         Storage type of the values. ``float32`` halves the memory of long windows; sums are
         always accumulated in float64.
+    name : str
+        The owner's name for ``window``, for error messages.
 
     Attributes
     ----------
@@ -52,9 +57,16 @@ class ArmWindow:
     ([0.0, 0.5], 3)
     """
 
-    def __init__(self, n_arms: int, window: int, *, dtype: Any = np.float64):
-        self.n_arms = check_int(n_arms, "n_arms", 1)
-        self.window = check_int(window, "window", 1)
+    def __init__(
+        self, n_arms: int, window: int, *, dtype: Any = np.float64, name: str = "window"
+    ):
+        self.n_arms = check_size("n_arms", n_arms)
+        self.window = check_size(name, window)
+        if self.n_arms * self.window > MAX_SIZE:
+            raise InvalidParameterError(
+                f"{name}={window!r} with {self.n_arms} arms needs {self.n_arms * self.window} "
+                f"stored values, above the limit of {MAX_SIZE}; use a shorter {name}"
+            )
         self.values: NDArray[Any] = np.zeros((self.n_arms, self.window), dtype=dtype)
         self.total: NDArray[np.int64] = np.zeros(self.n_arms, dtype=np.int64)
         self.sums: NDArray[np.float64] = np.zeros(self.n_arms, dtype=np.float64)
@@ -114,6 +126,7 @@ class ArmWindow:
         return np.roll(row, -(total % self.window))
 
 
+@state_class
 class WindowSlope:
     """Least-squares slope of each arm's last ``window`` (time, value) points.
 
@@ -129,6 +142,8 @@ class WindowSlope:
         Points kept per arm; at least 2, the fewest that define a slope.
     default : float
         Slope reported for an arm with fewer than two points.
+    name : str
+        The owner's name for ``window``, for error messages.
 
     Attributes
     ----------
@@ -143,10 +158,12 @@ class WindowSlope:
     [0.25, 1.0]
     """
 
-    def __init__(self, n_arms: int, window: int, *, default: float = np.nan):
-        self.window = check_int(window, "window", 2)
-        self.times = ArmWindow(n_arms, self.window)
-        self.points = ArmWindow(n_arms, self.window)
+    def __init__(
+        self, n_arms: int, window: int, *, default: float = np.nan, name: str = "window"
+    ):
+        self.window = check_size(name, window, low=2)
+        self.times = ArmWindow(n_arms, self.window, name=name)
+        self.points = ArmWindow(n_arms, self.window, name=name)
         self.default = float(default)
         self.slopes: NDArray[np.float64] = np.full(self.times.n_arms, self.default)
 

@@ -2,12 +2,12 @@
 
 ALP-GMM and Covar-GMM refit one mixture per candidate number of components (typically
 k = 2..10) every few hundred episodes and keep the best by AIC. Fitting each candidate with
-:class:`sklearn.mixture.GaussianMixture` costs hundreds of microseconds per EM iteration in
-Python overhead alone, so a refit round costs 100 ms of CPU or more. Here the components of
-every candidate are stacked into one block of ``sum(ks)`` Gaussians and EM runs on all of them
-at once: one matrix product gives every component's log-density at every point, a 0/1
-indicator product normalises the responsibilities of each candidate separately, and one more
-product gives all the moments of the M-step. Candidates that converge leave the block, so
+:class:`sklearn.mixture.GaussianMixture` pays Python overhead per candidate and per EM
+iteration, which dominates at these sizes (figures in ``benchmarks/RESULTS.md``). Here the
+components of every candidate are stacked into one block of ``sum(ks)`` Gaussians and EM runs
+on all of them at once: one matrix product gives every component's log-density at every point,
+a 0/1 indicator product normalises the responsibilities of each candidate separately, and one
+more product gives all the moments of the M-step. Candidates that converge leave the block, so
 late iterations only pay for the slow ones.
 
 The per-candidate semantics follow scikit-learn's defaults (k-means++ then k-means
@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from autocurriculum._state import state_class
 from autocurriculum._threads import single_threaded_blas
+from autocurriculum.params import check_int, check_real
 
 __all__ = ["GaussianMixtureFit", "fit_gmms", "select_by_aic"]
 
@@ -57,13 +59,15 @@ _EPS = float(np.finfo(np.float64).eps)
 _MAX_LLOYD_ITER = 10
 
 
+@state_class
 @dataclass(eq=False)
 class GaussianMixtureFit:
     """One fitted Gaussian mixture with full covariances.
 
-    Plain numpy arrays and scalars only, so instances pickle and copy cheaply. Treat an
-    instance as immutable: :meth:`sample` and :meth:`score_samples` cache the Cholesky factors
-    of ``covariances``.
+    Plain numpy arrays and scalars only, so instances pickle, copy and go into a teacher's
+    plain-data state (:func:`autocurriculum._state.state_class`) cheaply. Treat an instance as
+    immutable: :meth:`sample` and :meth:`score_samples` cache the Cholesky factors of
+    ``covariances``, a pure function of them.
 
     Attributes
     ----------
@@ -248,8 +252,8 @@ def fit_gmms(
         Previous fits. A candidate whose ``k`` matches one of them starts EM from its
         parameters instead of from k-means; the others are initialised as usual. It saves
         iterations when consecutive windows come from a slowly changing distribution, but can
-        cost more than a cold start when they differ (many components on few points: measured
-        1.7-3x slower than cold for d = 12, k = 2..14 on 150 points). A component that owns no
+        cost more than a cold start when they differ (many components on few points). A
+        component that owns no
         point of the new data keeps its previous mean and covariance with a weight near zero
         (it is not re-seeded).
 
@@ -268,10 +272,9 @@ def fit_gmms(
     x = _as_data(x, "x")
     n, d = x.shape
     ks_arr = _check_ks(ks, n)
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
-    tol = _check_non_negative(tol, "tol")
-    reg_covar = _check_non_negative(reg_covar, "reg_covar")
+    max_iter = check_int("max_iter", max_iter, low=1, high=100_000)
+    tol = check_real("tol", tol, low=0.0)
+    reg_covar = check_real("reg_covar", reg_covar, low=0.0)
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     warm = _index_warm_starts(warm_start, d)
@@ -309,7 +312,7 @@ def _fit(
     means = np.empty((n_comp, d))
     covs = np.empty((n_comp, d, d))
 
-    cold = np.array([int(k) not in warm for k in ks_arr], dtype=bool)
+    cold = np.array([int(kc) not in warm for kc in ks_arr], dtype=bool)
     if cold.any():
         cold_ks = ks_arr[cold]
         centers, labels = _kmeans(xc, cold_ks, rng)
@@ -331,7 +334,7 @@ def _fit(
         )
         cold_comp = np.repeat(cold, ks_arr)
         weights[cold_comp], means[cold_comp], covs[cold_comp] = w0, m0, c0
-    for c in np.flatnonzero(~cold):
+    for c in np.flatnonzero(~cold).tolist():
         fit = warm[int(ks_arr[c])]
         sl = slice(starts[c], starts[c] + ks_arr[c])
         weights[sl] = fit.weights / fit.weights.sum()
@@ -537,14 +540,6 @@ def _as_data(x: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
-def _check_non_negative(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
-    return float(value)
-
-
 def _check_ks(ks: Sequence[int], n: int) -> np.ndarray:
     ks_list = list(ks)
     if not ks_list:
@@ -623,8 +618,8 @@ def _clip_spectrum(covs: np.ndarray) -> np.ndarray:
 def _inv_lower(chol: np.ndarray) -> np.ndarray:
     """Inverse of a stack of lower-triangular matrices by forward substitution.
 
-    One vectorised row per step over the whole stack: for d <= 14 this beats
-    ``np.linalg.inv`` (a general LU per matrix) by 1.5-2.5x.
+    One vectorised row per step over the whole stack: for the small d of task spaces this is
+    cheaper than ``np.linalg.inv`` (a general LU per matrix).
     """
     d = chol.shape[-1]
     inv = np.zeros(chol.shape)

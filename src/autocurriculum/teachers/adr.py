@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from autocurriculum.spaces import Box, Space
+from autocurriculum.params import (
+    MAX_SIZE,
+    InvalidParameterError,
+    check_probability,
+    check_real,
+    check_size,
+)
+from autocurriculum.spaces import Box
 from autocurriculum.teachers.base import Teacher
 from autocurriculum.teachers.registry import register
 
 __all__ = ["ADR"]
 
 
-@register("adr")
-class ADR(Teacher):
+@register("adr", expert_params=("start", "low_threshold", "high_threshold", "step_size"))
+class ADR(Teacher[Box]):
     """Automatic Domain Randomization: widen the sampled box where the learner succeeds.
 
     The sampled region is a box that starts collapsed at ``start``. Each task is uniform in
@@ -52,11 +60,13 @@ class ADR(Teacher):
         Expert knowledge, required: a bound's mean score at or above which it moves outward;
         greater than ``low_threshold``. Both are on the normalised [0, 1] score scale.
     step_size : float
-        Bound move, as a fraction of the space's range in that dimension (0.1).
+        Expert knowledge: bound move, as a fraction of the space's range in that dimension, in
+        (0, 1] (0.1).
     boundary_sampling_p : float
         Probability of pinning a dimension at a bound (0.5; 0.7 in the TeachMyAgent benchmark).
     queue_len : int
-        Outcomes a bound's queue holds before it decides (10).
+        Outcomes a bound's queue holds before it decides (10), at most ``1e8 / (2 * ndim)``
+        (the queues hold ``2 * ndim * queue_len`` floats).
     seed : int or None
         Seed of the teacher's generator.
 
@@ -89,48 +99,34 @@ class ADR(Teacher):
     """
 
     supported_spaces = ("box",)
-    space: Box
 
     def __init__(
         self,
-        space: Space,
+        space: Box,
         *,
-        start: ArrayLike | None = None,
-        low_threshold: float | None = None,
-        high_threshold: float | None = None,
+        start: ArrayLike,
+        low_threshold: float,
+        high_threshold: float,
         step_size: float = 0.1,
         boundary_sampling_p: float = 0.5,
         queue_len: int = 10,
         seed: int | None = None,
     ):
         super().__init__(space, seed=seed)
-        for name, value in (
-            ("start", start),
-            ("low_threshold", low_threshold),
-            ("high_threshold", high_threshold),
-        ):
-            if value is None:
-                raise ValueError(
-                    f"ADR needs expert knowledge: {name} is required (start: a task the learner "
-                    "can already practise; low_threshold < high_threshold: mean scores in "
-                    f"[0, 1] that shrink or grow the sampled box), got {name}=None"
-                )
         start_arr = _start_point(start, self.space)
-        _check_real(low_threshold, "low_threshold", 0.0, 1.0)
-        _check_real(high_threshold, "high_threshold", 0.0, 1.0)
-        if not low_threshold < high_threshold:  # type: ignore[operator]
-            raise ValueError(
+        low = check_probability("low_threshold", low_threshold)
+        high = check_probability("high_threshold", high_threshold)
+        # The checked thresholds, as floats (the parameters themselves are stored as given).
+        self._low_threshold = low
+        self._high_threshold = high
+        if not low < high:
+            raise InvalidParameterError(
                 f"low_threshold must be < high_threshold, got low_threshold={low_threshold!r}, "
                 f"high_threshold={high_threshold!r}"
             )
-        _check_real(step_size, "step_size", 0.0, 1.0)
-        if step_size == 0:
-            raise ValueError(f"step_size must be > 0 (a fraction of the range), got {step_size!r}")
-        _check_real(boundary_sampling_p, "boundary_sampling_p", 0.0, 1.0)
-        if isinstance(queue_len, bool) or not isinstance(queue_len, int | np.integer):
-            raise ValueError(f"queue_len must be an int >= 1, got {queue_len!r}")
-        if queue_len < 1:
-            raise ValueError(f"queue_len must be an int >= 1, got {queue_len!r}")
+        check_real("step_size", step_size, low=0.0, high=1.0, include_low=False)
+        check_probability("boundary_sampling_p", boundary_sampling_p)
+        check_size("queue_len", queue_len, high=MAX_SIZE // (2 * self.space.ndim))
         self.start = start
         self.low_threshold = low_threshold
         self.high_threshold = high_threshold
@@ -178,7 +174,12 @@ class ADR(Teacher):
         return tasks
 
     # ---------------------------------------------------------------- updates
-    def _update(self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Any) -> None:
+    def _update(
+        self,
+        tasks: NDArray[Any],
+        scores: NDArray[np.float64],
+        signals: Mapping[str, NDArray[Any]],
+    ) -> None:
         for task, score in zip(tasks, scores.tolist(), strict=True):
             on_low = task == self.low_
             on_high = task == self.high_
@@ -201,11 +202,11 @@ class ADR(Teacher):
         steps = self.low_steps_ if side == 0 else self.high_steps_
         bound = self.low_ if side == 0 else self.high_
         edge = float(self.space.low[dim] if side == 0 else self.space.high[dim])
-        if mean >= self.high_threshold:
+        if mean >= self._high_threshold:
             if bound[dim] != edge:  # a bound on the space's edge cannot widen further
                 steps[dim] += 1
             self.n_widened_ += 1
-        elif mean <= self.low_threshold:
+        elif mean <= self._low_threshold:
             if steps[dim] > 0:  # never past the start
                 steps[dim] -= 1
             self.n_narrowed_ += 1
@@ -234,37 +235,29 @@ class ADR(Teacher):
 
     def model_snapshot(self) -> dict[str, Any]:
         """The current sampling box in task space, valued by its share of each range."""
-        widths = (self.high_ - self.low_) / self.space.range
-        return {
-            "boxes": [
-                {"low": self.low_.tolist(), "high": self.high_.tolist(),
-                 "value": float(widths.mean())}
-            ]
-        }
+        with self._lock:  # a consistent view while another thread updates
+            low, high = self.low_.copy(), self.high_.copy()
+        widths = (high - low) / self.space.range
+        return {"boxes": [{"low": low.tolist(), "high": high.tolist(),
+                           "value": float(widths.mean())}]}
 
 
 def _start_point(start: ArrayLike, space: Box) -> NDArray[np.float64]:
     arr = np.asarray(start)
     if arr.dtype.kind not in "fiu":
-        raise ValueError(f"start must be real numbers, got {start!r}")
+        raise InvalidParameterError(f"start must be real numbers, got {start!r}")
     arr = arr.astype(np.float64).reshape(-1) if arr.ndim == 0 else arr.astype(np.float64)
     if arr.shape != (space.ndim,):
-        raise ValueError(
+        raise InvalidParameterError(
             f"start must have shape ({space.ndim},) for {space!r}, got shape {arr.shape}: "
             f"{start!r}"
         )
     outside = ~((arr >= space.low) & (arr <= space.high))
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
-        raise ValueError(
+        raise InvalidParameterError(
             f"start = {arr.tolist()!r} is outside {space!r}: dimension {space.names[i]!r} is "
             f"{float(arr[i])!r}, expected a value in [{float(space.low[i])!r}, "
             f"{float(space.high[i])!r}]"
         )
     return arr
-
-
-def _check_real(value: Any, name: str, low: float, high: float) -> None:
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-    if not ok or not (low <= float(value) <= high):
-        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")

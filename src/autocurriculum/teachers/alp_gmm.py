@@ -7,16 +7,23 @@ of component counts, and sampling from the chosen mixture by a per-component pro
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from autocurriculum.params import (
+    MAX_SIZE,
+    InvalidParameterError,
+    check_bool,
+    check_int,
+    check_probability,
+    check_size,
+)
 from autocurriculum.progress.nearest import NearestHistory
-from autocurriculum.spaces import Box, Space
+from autocurriculum.spaces import Box
 from autocurriculum.teachers._gmm import GaussianMixtureFit, fit_gmms, select_by_aic
 from autocurriculum.teachers.base import Teacher
 from autocurriculum.teachers.registry import register
@@ -29,22 +36,34 @@ __all__ = ["ALPGMM"]
 _DEAD_COUNT = 1e-8
 # ALP-GMM's rule: the ALP of a pair is 0 until more than this many pairs are stored.
 _ALP_MIN_HISTORY = 5
+# The largest refit window: a refit's batched EM holds sum(potential_ks) x fit_rate
+# responsibilities, and a window of more than 1e5 episodes is a typo, not a schedule.
+_MAX_FIT_RATE = 100_000
+# Stream of the generator used while learning (the k-means++ seeds of each refit), distinct
+# from the sampling generator rng_: a refit never depends on how many tasks were sampled.
+_FIT_STREAM = 1
+# At most this many candidate numbers of components per refit.
+_MAX_CANDIDATES = 1_000
 
 
-class _GMMTeacher(Teacher):
+class _GMMTeacher(Teacher[Box]):
     """Shared by ALP-GMM and Covar-GMM: refit every ``fit_rate`` episodes, sample by progress.
 
     Subclasses define :meth:`_fit_data` (the points a mixture is fitted on, from the window of
     the last ``fit_rate`` tasks in the unit cube and their scores) and :meth:`_progress` (the
     value of each component of the chosen mixture that sampling is proportional to).
+
+    Refits happen in ``update`` only, every ``fit_rate`` outcomes, and draw their k-means++
+    seeds from ``fit_rng_``, a generator of their own: the sampling generator ``rng_`` is used
+    by ``sample`` only, so the fitted mixtures depend on the outcomes received, never on how
+    many tasks were sampled in between.
     """
 
     supported_spaces = ("box",)
-    space: Box
 
     def __init__(
         self,
-        space: Space,
+        space: Box,
         *,
         fit_rate: int,
         potential_ks: Sequence[int],
@@ -53,15 +72,10 @@ class _GMMTeacher(Teacher):
         seed: int | None,
     ):
         super().__init__(space, seed=seed)
-        if not _is_int(fit_rate) or fit_rate < 2:
-            raise ValueError(f"fit_rate must be an int >= 2 (episodes between refits), got "
-                             f"{fit_rate!r}")
+        check_size("fit_rate", fit_rate, low=2, high=_MAX_FIT_RATE)
         ks = _check_ks(potential_ks, int(fit_rate))
-        if not _is_real(random_task_ratio) or not 0.0 <= random_task_ratio <= 1.0:
-            raise ValueError(f"random_task_ratio must be a probability in [0, 1], got "
-                             f"{random_task_ratio!r}")
-        if not isinstance(warm_start, bool | np.bool_):
-            raise ValueError(f"warm_start must be a bool, got {warm_start!r}")
+        check_probability("random_task_ratio", random_task_ratio)
+        check_bool("warm_start", warm_start)
         self.fit_rate = fit_rate
         self.potential_ks = potential_ks
         self.random_task_ratio = random_task_ratio
@@ -82,7 +96,10 @@ class _GMMTeacher(Teacher):
         self.task_means_ = np.zeros((0, d))
         self.task_chol_ = np.zeros((0, d, d))
         self.n_refits_ = 0
-        self.refit_us_ = 0.0
+        # The last refit's wall time, for metrics(): a measurement, not learned state (it is
+        # not in state_dict(), which depends only on the outcomes received).
+        self._refit_us = 0.0
+        self.fit_rng_ = self._spawn_rng(_FIT_STREAM)
 
     # ----------------------------------------------------------------- sample
     def _sample(self, n: int) -> NDArray[np.float64]:
@@ -129,7 +146,12 @@ class _GMMTeacher(Teacher):
         return np.clip(x, self.space.low, self.space.high)
 
     # ----------------------------------------------------------------- update
-    def _update(self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Any) -> None:
+    def _update(
+        self,
+        tasks: NDArray[Any],
+        scores: NDArray[np.float64],
+        signals: Mapping[str, NDArray[Any]],
+    ) -> None:
         u = self.space.to_unit(tasks)
         fit_rate = int(self.fit_rate)
         i = 0
@@ -149,13 +171,13 @@ class _GMMTeacher(Teacher):
         data = self._fit_data(self.window_tasks_, self.window_scores_)
         warm = self.fits_ if self.warm_start else None
         # fit_gmms pins BLAS to one thread while it runs: its products are tiny.
-        fits = fit_gmms(data, self._ks, rng=self.rng_, warm_start=warm)
+        fits = fit_gmms(data, self._ks, rng=self.fit_rng_, warm_start=warm)
         best = select_by_aic(fits)
         if self.warm_start:
             self.fits_ = fits
         self._set_model(best)
         self.n_refits_ += 1
-        self.refit_us_ = (time.perf_counter() - start) * 1e6
+        self._refit_us = (time.perf_counter() - start) * 1e6
 
     def _set_model(self, gmm: GaussianMixtureFit) -> None:
         d = self.space.ndim
@@ -189,33 +211,34 @@ class _GMMTeacher(Teacher):
     def model_snapshot(self) -> dict[str, Any]:
         """The chosen mixture's components in task-space coordinates (task dimensions only).
 
-        ``value`` is the component's progress (mean ALP for ALP-GMM, time-reward covariance
+        ``value`` is the component's progress (mean ALP for ALP-GMM, time-score covariance
         for Covar-GMM). Before the first refit the list is empty.
         """
-        if self.gmm_ is None:
-            return {"gaussians": []}
-        d = self.space.ndim
-        scale = self.space.range
-        gmm = self.gmm_
-        values = self._component_values()
-        return {
-            "gaussians": [
-                {
-                    "mean": (self.space.low + gmm.means[k, :d] * scale).tolist(),
-                    "cov": (gmm.covariances[k, :d, :d] * np.outer(scale, scale)).tolist(),
-                    "weight": float(gmm.weights[k]),
-                    "value": float(values[k]),
-                }
-                for k in range(gmm.n_components)
-            ]
-        }
+        with self._lock:  # a consistent view while another thread updates
+            if self.gmm_ is None:
+                return {"gaussians": []}
+            d = self.space.ndim
+            scale = self.space.range
+            gmm = self.gmm_
+            values = self._component_values()
+            return {
+                "gaussians": [
+                    {
+                        "mean": (self.space.low + gmm.means[k, :d] * scale).tolist(),
+                        "cov": (gmm.covariances[k, :d, :d] * np.outer(scale, scale)).tolist(),
+                        "weight": float(gmm.weights[k]),
+                        "value": float(values[k]),
+                    }
+                    for k in range(gmm.n_components)
+                ]
+            }
 
     def _metrics(self) -> dict[str, float]:
         gmm = self.gmm_
         return {
             "n_components": float(gmm.n_components if gmm is not None else 0),
             "n_refits": float(self.n_refits_),
-            "refit_us": float(self.refit_us_),
+            "refit_us": float(self._refit_us),
             "max_progress": float(self._component_values().max()) if gmm is not None else 0.0,
         }
 
@@ -239,7 +262,9 @@ class ALPGMM(_GMMTeacher):
 
     Work is done in the unit cube, so the box's scales do not matter (the reference works on
     tasks normalised to [0, 1] the same way). The mixtures are fitted by a batched EM across
-    all component counts (k-means++ starts, scikit-learn's convergence rule and AIC).
+    all component counts (k-means++ starts, scikit-learn's convergence rule and AIC). Refits
+    run inside :meth:`update` and draw their k-means++ seeds from a generator of their own, so
+    the curriculum depends on the outcomes received, not on how many tasks were sampled.
 
     Parameters
     ----------
@@ -247,20 +272,22 @@ class ALPGMM(_GMMTeacher):
         The task space.
     fit_rate : int
         Episodes between two refits, and the size of the window fitted (250; 150 in the
-        published benchmark).
+        published benchmark), in [2, 100,000].
     potential_ks : sequence of int
-        Numbers of components tried at each refit (2..10).
+        Numbers of components tried at each refit (2..10), each in [1, fit_rate]; at most
+        1,000 of them, and ``len(potential_ks) * max(potential_ks) * fit_rate <= 1e8`` (the
+        size of a refit's batched EM).
     random_task_ratio : float
         Probability of a uniform task once the mixture exists (0.2; 0.05 in the benchmark).
     max_history : int
-        Tasks kept for the nearest-neighbour search of ALP (20,000). The reference keeps all of
-        them; 20,000 gives the same results on the 20k-episode protocol and bounds memory and
-        time after it. See :class:`~autocurriculum.progress.nearest.NearestHistory`.
+        Tasks kept for the nearest-neighbour search of ALP (20,000), at most
+        ``1e8 / (ndim + 1)``. The reference keeps all of them; 20,000 gives the same results on
+        the 20k-episode protocol and bounds memory and time after it. See
+        :class:`~autocurriculum.progress.nearest.NearestHistory`.
     warm_start : bool
         Start each refit's EM from the previous fit with the same number of components instead
-        of k-means (False, as the reference's default). Refits get cheaper (grid-2d: about 44
-        instead of 64 µs of teacher CPU per episode), but it is not the published algorithm
-        and it changes the curriculum (grid-2d, 10 seeds: 47% mastered instead of 34%).
+        of k-means (False, as the reference's default). Refits get cheaper, but it is not the
+        published algorithm and it changes the curriculum (see ``benchmarks/RESULTS.md``).
     seed : int or None
         Seed of the teacher's generator.
 
@@ -286,7 +313,7 @@ class ALPGMM(_GMMTeacher):
 
     def __init__(
         self,
-        space: Space,
+        space: Box,
         *,
         fit_rate: int = 250,
         potential_ks: Sequence[int] = tuple(range(2, 11)),
@@ -303,8 +330,8 @@ class ALPGMM(_GMMTeacher):
             warm_start=warm_start,
             seed=seed,
         )
-        if not _is_int(max_history) or max_history < 1:
-            raise ValueError(f"max_history must be a positive int, got {max_history!r}")
+        # The history holds max_history x (ndim + 1) floats.
+        check_size("max_history", max_history, high=MAX_SIZE // (self.space.ndim + 1))
         self.max_history = max_history
         self.history_ = NearestHistory(self.space.ndim, int(max_history))
         self.window_alp_ = np.zeros(int(self.fit_rate))
@@ -333,7 +360,7 @@ class ALPGMM(_GMMTeacher):
 # ------------------------------------------------------------------ helpers
 def _cholesky(covs: NDArray[np.float64]) -> NDArray[np.float64]:
     try:
-        return np.linalg.cholesky(covs)
+        return np.linalg.cholesky(covs).astype(np.float64, copy=False)
     except np.linalg.LinAlgError:
         # A marginal of a positive-definite matrix is positive definite; only round-off on a
         # degenerate fit gets here. Floor the spectrum so that sampling stays defined.
@@ -343,32 +370,41 @@ def _cholesky(covs: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _check_ks(potential_ks: Sequence[int], fit_rate: int) -> list[int]:
-    try:
-        ks = list(potential_ks)
-    except TypeError:
-        raise ValueError(
+    is_array = isinstance(potential_ks, np.ndarray) and potential_ks.ndim == 1
+    if isinstance(potential_ks, str | bytes) or not (
+        is_array or isinstance(potential_ks, Sequence)
+    ):
+        raise InvalidParameterError(
             f"potential_ks must be a sequence of component counts, got {potential_ks!r}"
-        ) from None
-    if not ks:
-        raise ValueError("potential_ks must hold at least one number of components, got none")
-    for k in ks:
-        if not _is_int(k) or k < 1:
-            raise ValueError(f"potential_ks must hold ints >= 1, got {k!r} in {potential_ks!r}")
+        )
+    if len(potential_ks) == 0:
+        raise InvalidParameterError(
+            "potential_ks must hold at least one number of components, got none"
+        )
+    if len(potential_ks) > _MAX_CANDIDATES:
+        raise InvalidParameterError(
+            f"potential_ks must hold at most {_MAX_CANDIDATES} numbers of components, got "
+            f"{len(potential_ks)}"
+        )
+    ks = []
+    for k in potential_ks:
+        try:
+            ks.append(check_int("potential_ks", k, low=1))
+        except InvalidParameterError:
+            raise InvalidParameterError(
+                f"potential_ks must hold ints >= 1, got {k!r} in {potential_ks!r}"
+            ) from None
         if k > fit_rate:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"potential_ks holds k={k}, more components than the {fit_rate} points of a "
                 f"refit window (fit_rate={fit_rate})"
             )
-    return [int(k) for k in ks]
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _is_real(value: object) -> bool:
-    return (
-        isinstance(value, int | float | np.integer | np.floating)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
+    size = len(ks) * max(ks) * fit_rate
+    if size > MAX_SIZE:
+        raise InvalidParameterError(
+            f"potential_ks={potential_ks!r} with fit_rate={fit_rate}: a refit would hold "
+            f"{len(ks)} candidates x {max(ks)} components x {fit_rate} points = {size:,} "
+            f"responsibilities, more than {MAX_SIZE:,}; try fewer or smaller k, or a smaller "
+            "fit_rate"
+        )
+    return ks

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from autocurriculum.spaces import Space
+
+# The recommended teachers register on import; auto's spec reads theirs.
+from autocurriculum.teachers import lp_tree, zlp  # noqa: F401
 from autocurriculum.teachers.base import Teacher
-from autocurriculum.teachers.registry import make, register_factory
+from autocurriculum.teachers.registry import SpaceT, make, register_factory, teacher_spec
 
 __all__ = ["BOX_TEACHER", "DISCRETE_TEACHER", "make_auto", "recommended"]
 
@@ -40,7 +43,7 @@ def recommended(kind: str) -> tuple[str, dict[str, Any]]:
     return name, dict(params)
 
 
-def make_auto(space: Space, **params: Any) -> Teacher:
+def make_auto(space: SpaceT, **params: Any) -> Teacher[SpaceT]:
     """The recommended teacher for ``space``, built with its recommended parameters.
 
     ``params`` (``seed`` for one) are passed on and override the recommended ones.
@@ -79,7 +82,10 @@ def make_auto(space: Space, **params: Any) -> Teacher:
 register_factory(
     "auto",
     make_auto,
-    summary="The recommended teacher for the space, chosen by the benchmark: lp-tree for a Box "
-    "(docs/new_teacher.md), zlp for a Discrete (docs/discrete.md)",
+    summary="The recommended teacher for the space, chosen by the benchmark: lp-tree "
+    "(learning-progress tree) for a Box, zlp (z-scored learning progress) for a Discrete",
     kinds=("box", "discrete"),
+    # What the recommended teachers read; auto returns one of them, whose own spec then applies.
+    reads=frozenset().union(*(teacher_spec(name).reads for name, _ in (BOX_TEACHER,
+                                                                        DISCRETE_TEACHER))),
 )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from autocurriculum.progress._checks import check_int
+from autocurriculum.params import InvalidParameterError, check_size
 from autocurriculum.spaces import Box, Discrete
 from autocurriculum.teachers.base import Teacher
-from autocurriculum.teachers.registry import list_teachers, make, register, teacher_kinds
+from autocurriculum.teachers.registry import list_teachers, make, register, teacher_spec
 
 __all__ = ["Binned"]
 
@@ -22,7 +22,7 @@ _MAX_SNAPSHOT_BOXES = 400
 
 
 @register("binned")
-class Binned(Teacher):
+class Binned(Teacher[Box]):
     """Any discrete teacher on a Box space: a regular grid of bins are its arms.
 
     The box is cut into ``bins[d]`` equal intervals along each dimension ``d``; each cell of
@@ -40,9 +40,16 @@ class Binned(Teacher):
     teacher (ALP-GMM, RIAC), whose cost does not grow with the dimension.
 
     The inner teacher is built by the registry, ``make(teacher, Discrete(n_arms),
-    seed=..., **teacher_params)``, and is the learned attribute ``inner_``: ``state_dict``,
-    ``clone`` and pickling carry its whole state, its generator included. Its seed is drawn
-    once from the adapter's own generator, so ``seed`` fixes both.
+    seed=..., **teacher_params)``, and is the learned attribute ``inner_``: ``state_dict``
+    holds it as a nested teacher state (plain data), and ``clone``, pickling and
+    :func:`autocurriculum.load` carry its whole state. Its seed is drawn once from the
+    adapter's own generator, so ``seed`` fixes both. All sampling randomness, the inner
+    teacher's arm draws included, comes from the adapter's generator ``rng_``, so the inner
+    teacher's state depends only on the outcomes it was told.
+
+    Signals: the adapter reads what its inner teacher reads, and needs what it needs
+    (``binned`` over ``sec`` needs ``abs_advantage``, ``advantage`` or ``group``); they are
+    passed on unchanged, and :meth:`end_step` closes the inner teacher's training step.
 
     Parameters
     ----------
@@ -53,12 +60,13 @@ class Binned(Teacher):
         ``"plr"``, ``"exp3s"``, ``"sec"``, ``"dump"``, ...). Teachers that need signals (SEC,
         DUMP) still need them: pass ``signals`` to ``update`` as you would to the teacher.
     bins : int or sequence of int
-        Bins per dimension: one count for every dimension, or one per dimension; each >= 1.
+        Bins per dimension: one count for every dimension, or one per dimension; each in
+        [1, 1e8].
     teacher_params : mapping or None
         Keyword arguments of the inner teacher (not ``seed``, which the adapter sets).
     max_arms : int
-        Largest accepted number of bins, ``prod(bins)``. The default, 100,000, is the arm count
-        the discrete teachers are built to serve at speed.
+        Largest accepted number of bins, ``prod(bins)``, in [1, 1e8]. The default, 100,000, is
+        the arm count the discrete teachers are built to serve at speed.
     seed : int or None
         Seed of the adapter's generator (the draws inside cells and the inner teacher's seed).
 
@@ -76,7 +84,7 @@ class Binned(Teacher):
     >>> ac.make("binned", ac.Box([0] * 10, [1] * 10), bins=10)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: bins=10 per dimension of a 10-D box make 10000000000 arms, above max_arms=...
+    autocurriculum.params.InvalidParameterError: bins=10 per dimension of a 10-D box make 100...
 
     References
     ----------
@@ -87,8 +95,7 @@ class Binned(Teacher):
        adaptive alternative to a fixed grid.
     """
 
-    supported_spaces = ("box",)
-    space: Box
+    supported_spaces: ClassVar[tuple[str, ...]] = ("box",)
 
     def __init__(
         self,
@@ -103,28 +110,30 @@ class Binned(Teacher):
         super().__init__(space, seed=seed)
         discrete = list_teachers("discrete")
         if not isinstance(teacher, str) or teacher not in discrete:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"teacher must be the registry name of a teacher for discrete spaces, got "
                 f"{teacher!r}; known: {', '.join(discrete)}"
             )
-        if "discrete" not in teacher_kinds(teacher):  # pragma: no cover - list_teachers checks
+        if "discrete" not in teacher_spec(teacher).kinds:  # pragma: no cover - list_teachers checks
             raise ValueError(f"teacher {teacher!r} does not serve discrete spaces")
-        check_int(max_arms, "max_arms", 1)
+        check_size("max_arms", max_arms)
         shape = _bins_shape(bins, space.ndim)
         n_arms = math.prod(shape)
         if n_arms > max_arms:
             per_dim = f"bins={bins!r} per dimension" if isinstance(bins, int) else f"bins={bins!r}"
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{per_dim} of a {space.ndim}-D box make {n_arms} arms, above "
                 f"max_arms={max_arms}. Use fewer bins, one count per dimension (1 for the "
                 "dimensions that do not matter), raise max_arms, or use a continuous teacher "
                 "(alp-gmm, riac), whose cost does not grow with the dimension"
             )
         if teacher_params is not None and not isinstance(teacher_params, Mapping):
-            raise ValueError(f"teacher_params must be a mapping or None, got {teacher_params!r}")
+            raise InvalidParameterError(
+                f"teacher_params must be a mapping or None, got {teacher_params!r}"
+            )
         inner_params = dict(teacher_params or {})
         if "seed" in inner_params:
-            raise ValueError(
+            raise InvalidParameterError(
                 "teacher_params must not hold 'seed': the adapter seeds the inner teacher from "
                 f"its own seed, got teacher_params={teacher_params!r}"
             )
@@ -145,18 +154,35 @@ class Binned(Teacher):
 
     # ---------------------------------------------------------------- protocol
     def _sample(self, n: int) -> NDArray[np.float64]:
-        arms = np.asarray(self.inner_.sample(n), dtype=np.int64)
+        # The inner teacher draws its arms with the adapter's generator: its own rng_ is never
+        # advanced, so its state is what its updates made it, whoever sampled in between.
+        inner = self.inner_
+        own_rng = inner.rng_
+        inner.rng_ = self.rng_
+        try:
+            arms = np.asarray(inner.sample(n), dtype=np.int64)
+        finally:
+            inner.rng_ = own_rng
         cell = np.stack(np.unravel_index(arms, self._shape), axis=1).astype(np.float64)
         unit = (cell + self.rng_.random(cell.shape)) / self._bins_f
         # low + u * range can round one ulp past a bound; the draw is meant to stay inside.
         return np.clip(self.space.from_unit(unit), self.space.low, self.space.high)
 
     def _update(
-        self, tasks: NDArray[np.float64], scores: NDArray[np.float64], signals: Any
+        self,
+        tasks: NDArray[np.float64],
+        scores: NDArray[np.float64],
+        signals: Mapping[str, NDArray[Any]],
     ) -> None:
         arms = self._arms_of_valid(tasks)
         self.inner_.update(arms, scores, signals)
         np.add.at(self.outcomes_, arms, 1)
+
+    def _end_step(self) -> None:
+        self.inner_.end_step()
+
+    def _signal_names(self) -> tuple[frozenset[str], frozenset[str]]:
+        return self.inner_._signal_names()
 
     def _metrics(self) -> dict[str, float]:
         out = {
@@ -211,15 +237,14 @@ class Binned(Teacher):
 
 def _bins_shape(bins: Any, ndim: int) -> tuple[int, ...]:
     if isinstance(bins, int | np.integer) and not isinstance(bins, bool):
-        check_int(bins, "bins", 1)
-        return (int(bins),) * ndim
+        return (check_size("bins", bins),) * ndim
     if isinstance(bins, str) or not isinstance(bins, Sequence | np.ndarray):
-        raise ValueError(f"bins must be an int >= 1 or one int >= 1 per dimension, got {bins!r}")
+        raise InvalidParameterError(
+            f"bins must be an int in [1, 100000000] or one such int per dimension, got {bins!r}"
+        )
     values = list(bins)
     if len(values) != ndim:
-        raise ValueError(
+        raise InvalidParameterError(
             f"bins must give one count per dimension ({ndim}), got {len(values)}: {bins!r}"
         )
-    for i, b in enumerate(values):
-        check_int(b, f"bins[{i}]", 1)
-    return tuple(int(b) for b in values)
+    return tuple(check_size(f"bins[{i}]", b) for i, b in enumerate(values))

@@ -1,4 +1,4 @@
-"""Covar-GMM: sample tasks from Gaussian mixtures where reward grows with time."""
+"""Covar-GMM: sample tasks from Gaussian mixtures where score grows with time."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from autocurriculum.spaces import Space
+from autocurriculum.params import check_bool
+from autocurriculum.spaces import Box
 from autocurriculum.teachers._gmm import GaussianMixtureFit
 from autocurriculum.teachers.alp_gmm import _GMMTeacher
 from autocurriculum.teachers.registry import register
@@ -17,7 +18,7 @@ __all__ = ["CovarGMM"]
 
 @register("covar-gmm")
 class CovarGMM(_GMMTeacher):
-    """Covar-GMM: Gaussian mixtures over (task, time, reward), sampled by time-reward covariance.
+    """Covar-GMM: Gaussian mixtures over (task, time, score), sampled by time-score covariance.
 
     Every ``fit_rate`` episodes, Gaussian mixtures with full covariances are fitted on the
     last ``fit_rate`` points (task ⊕ relative time ⊕ score), one for each number of components
@@ -34,6 +35,8 @@ class CovarGMM(_GMMTeacher):
     a point is drawn from it, its time and score coordinates are dropped and it is clipped to
     the box (clipping is part of the algorithm, as in the reference). The first ``fit_rate``
     episodes are uniform. Work is done in the unit cube, so the box's scales do not matter.
+    Refits run inside :meth:`update` and draw their k-means++ seeds from a generator of their
+    own, so the curriculum depends on the outcomes received, not on how many tasks were sampled.
 
     Parameters
     ----------
@@ -41,18 +44,20 @@ class CovarGMM(_GMMTeacher):
         The task space.
     fit_rate : int
         Episodes between two refits, and the size of the window fitted (250; 150 in the
-        published benchmark).
+        published benchmark), in [2, 100,000].
     potential_ks : sequence of int
-        Numbers of components tried at each refit (2..10; 2..14 in the benchmark).
+        Numbers of components tried at each refit (2..10; 2..14 in the benchmark), each in
+        [1, fit_rate]; at most 1,000 of them, and
+        ``len(potential_ks) * max(potential_ks) * fit_rate <= 1e8``.
     random_task_ratio : float
         Probability of a uniform task once the mixture exists (0.2; 0.1 in the benchmark).
     absolute_lp : bool
         Sample by ``|cov(time, score)|`` instead of ``max(0, cov(time, score))`` (False).
     warm_start : bool
         Start each refit's EM from the previous fit with the same number of components instead
-        of k-means (False, as the reference). Cheaper refits, but not the published algorithm:
-        on grid-2d (10 seeds) it drops to 35% mastered from 65%, since a mixture carried over
-        from the last window keeps its old components instead of finding the new progress.
+        of k-means (False, as the reference). Cheaper refits, but not the published algorithm,
+        and a worse curriculum on grid-2d (see ``benchmarks/RESULTS.md``): a mixture carried
+        over from the last window keeps its old components instead of finding the new progress.
     seed : int or None
         Seed of the teacher's generator.
 
@@ -81,7 +86,7 @@ class CovarGMM(_GMMTeacher):
 
     def __init__(
         self,
-        space: Space,
+        space: Box,
         *,
         fit_rate: int = 250,
         potential_ks: Sequence[int] = tuple(range(2, 11)),
@@ -98,8 +103,7 @@ class CovarGMM(_GMMTeacher):
             warm_start=warm_start,
             seed=seed,
         )
-        if not isinstance(absolute_lp, bool | np.bool_):
-            raise ValueError(f"absolute_lp must be a bool, got {absolute_lp!r}")
+        check_bool("absolute_lp", absolute_lp)
         self.absolute_lp = absolute_lp
 
     def _fit_data(

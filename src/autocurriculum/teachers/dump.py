@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from autocurriculum.progress import AdvantageStep, ArmWindow, boltzmann, entropy
-from autocurriculum.progress._checks import check_int, check_positive
+from autocurriculum.params import check_bool, check_positive, check_size
+from autocurriculum.progress import ArmWindow, boltzmann, entropy
 from autocurriculum.spaces import Discrete
 from autocurriculum.teachers._advantage_step import AdvantageStepTeacher
 from autocurriculum.teachers.registry import register
@@ -24,15 +24,16 @@ class DUMP(AdvantageStepTeacher):
     and arms are drawn with ``p = softmax(UCB / temperature)``. Arms never tried carry the
     largest bonus, so each is explored early.
 
-    The training step. DUMP updates once per step from that step's rollouts. Rollouts are
-    queued by ``update`` and folded in at the next ``sample`` call (or :meth:`end_step` with
-    ``auto_step=False``); this matters only for group ids, whose advantages need the whole
-    group. See :class:`~autocurriculum.teachers.sec.SEC` for the signal forms
-    (an array or ``{"abs_advantage": ...}``, or ``{"group": ids}`` to compute GRPO advantages
-    from the scores).
+    The training step. DUMP updates once per step from that step's rollouts; this matters
+    only for group ids, whose advantages need the whole group. Steps are explicit, as for
+    :class:`~autocurriculum.teachers.sec.SEC`: an update with ``{"step": ids}`` adds to the
+    step it names (applied when a newer step arrives or at :meth:`end_step`), an update without
+    is one whole step, and ``sample`` never ends a step. See SEC for the signal forms
+    (``{"abs_advantage": ...}``, or ``{"group": ids}`` to compute GRPO advantages from the
+    scores).
 
     Memory: the windows take ``window`` float32 values per arm (1.2 kB per arm with the
-    published 300), allocated up front.
+    published 300), allocated up front; ``window`` times the number of arms is at most 1e8.
 
     Parameters
     ----------
@@ -44,8 +45,6 @@ class DUMP(AdvantageStepTeacher):
         Softmax temperature, > 0. The paper used 0.1.
     normalize_advantage : bool
         Divide group advantages by the group std (only used with ``{"group": ...}``).
-    auto_step : bool
-        End the training step at the next ``sample`` call; if false, call :meth:`end_step`.
     seed : int or None
         Seed of the teacher's generator.
 
@@ -53,8 +52,8 @@ class DUMP(AdvantageStepTeacher):
     --------
     >>> import autocurriculum as ac
     >>> teacher = ac.make("dump", ac.Discrete(3), seed=0)
-    >>> teacher.update([0, 0, 1], scores=[1, 0, 1], signals=[0.5, 0.25, 0.0])
-    >>> teacher.end_step()
+    >>> teacher.update([0, 0, 1], scores=[1, 0, 1],
+    ...                signals={"abs_advantage": [0.5, 0.25, 0.0]})  # one update, one step
     >>> teacher.ucb().round(4).tolist()  # mu + sqrt(2 ln 4 / (n_j + 1))
     [1.3364, 1.1774, 1.6651]
 
@@ -71,23 +70,24 @@ class DUMP(AdvantageStepTeacher):
         window: int = 300,
         temperature: float = 0.1,
         normalize_advantage: bool = True,
-        auto_step: bool = True,
         seed: int | None = None,
     ):
         super().__init__(space, seed=seed)
-        check_int(window, "window", 1)
-        check_positive(temperature, "temperature")
+        check_size("window", window)
+        check_positive("temperature", temperature)
+        normalize = check_bool("normalize_advantage", normalize_advantage)
         self.window = window
         self.temperature = temperature
-        self.normalize_advantage = bool(normalize_advantage)
-        self.auto_step = bool(auto_step)
+        self.normalize_advantage = normalize_advantage
         self.abs_adv_ = ArmWindow(self.space.n, window, dtype=np.float32)
         self.n_total_ = 0
-        self.step_ = AdvantageStep(normalize=self.normalize_advantage)
+        self.n_steps_ = 0
+        self._init_steps(normalize)
 
     def _apply_step(self, arms: NDArray[np.int64], abs_adv: NDArray[np.float64]) -> None:
         self.abs_adv_.push(arms, abs_adv)
         self.n_total_ += len(arms)
+        self.n_steps_ += 1
 
     def ucb(self) -> NDArray[np.float64]:
         """``μ_j + sqrt(2 ln(n_total + 1) / (n_j + 1))`` for every arm. O(N)."""
@@ -95,7 +95,7 @@ class DUMP(AdvantageStepTeacher):
         return self.abs_adv_.means(default=0.0) + bonus
 
     def probabilities(self) -> NDArray[np.float64]:
-        """The current sampling distribution (queued rollouts not yet included)."""
+        """The current sampling distribution (the open step not yet included)."""
         return boltzmann(self.ucb(), self.temperature)
 
     def _metrics(self) -> dict[str, float]:
@@ -106,5 +106,6 @@ class DUMP(AdvantageStepTeacher):
             "entropy": entropy(p),
             "max_prob": float(p.max()),
             "mean_abs_advantage": mean_adv,
+            "n_steps": float(self.n_steps_),
             "pending": float(len(self.step_)),
         }

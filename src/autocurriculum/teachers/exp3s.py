@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from autocurriculum.progress import DeltaTracker, EMAProgress, QuantileReservoir, draw, entropy
-from autocurriculum.progress._checks import (
+from autocurriculum.params import (
+    InvalidParameterError,
     check_choice,
-    check_int,
     check_positive,
     check_probability,
     check_rate,
+    check_real,
+    check_size,
 )
+from autocurriculum.progress import DeltaTracker, EMAProgress, QuantileReservoir, draw, entropy
+from autocurriculum.progress.reservoir import MAX_RESERVOIR
 from autocurriculum.spaces import Discrete
 from autocurriculum.teachers.base import Teacher
 from autocurriculum.teachers.registry import register
@@ -27,7 +30,7 @@ _TINY = 1e-300
 
 
 @register("exp3s")
-class Exp3S(Teacher):
+class Exp3S(Teacher[Discrete]):
     """Exp3.S, a non-stationary adversarial bandit, rewarded by learning progress.
 
     Policy: ``π = (1 - ε) softmax(w) + ε / N``. After each episode on arm ``a``:
@@ -38,8 +41,8 @@ class Exp3S(Teacher):
        arm's learning progress after the episode, a fast minus a slow moving average of its
        scores (rates ``ema_fast`` and ``ema_slow``), far less noisy when scores are 0/1
        successes;
-    2. rescaled to [-1, 1] by the 20th and 80th percentiles of a reservoir of past raw rewards
-       (the reward itself included);
+    2. rescaled to [-1, 1] by the ``low_quantile`` and ``high_quantile`` (20th and 80th
+       percentiles) of a reservoir of past raw rewards (the reward itself included);
     3. importance weighted: ``r̃_i = (r 1[a = i] + β) / π_i``;
     4. ``w_i <- log[(1 - α_t) e^{w_i + η r̃_i} + α_t / (N - 1) Σ_{j≠i} e^{w_j + η r̃_j}]`` with
        ``α_t = 1 / t``, ``t`` counting episodes from 1.
@@ -55,10 +58,12 @@ class Exp3S(Teacher):
     arm's exponent changes and each update costs O(N). ``sample`` is O(N) per call, shared by
     the batch.
 
-    Signals (optional): an array is the progress ``g`` of each task (for example the loss drop
-    of the training step on it); a mapping may give ``"progress"`` (same) and ``"cost"``
-    (positive, for example the step's wall time or tokens); other keys are ignored. Without
-    ``"progress"`` the score delta is used.
+    Signals (optional): ``"progress"``, the progress ``g`` of each task (for example the loss
+    drop of the training step on it), and ``"cost"`` (> 0, for example the episode's wall time
+    or tokens). Without ``"progress"`` the score delta (or moving-average progress) is used.
+
+    The reservoir's replacement draws come from a generator of their own, so ``sample`` calls
+    never change what the teacher learns.
 
     With 0/1 scores the per-episode score delta is mostly noise, and the published constants
     (η = 1e-3 with ``progress="delta"``) learn too slowly to beat uniform sampling on the
@@ -75,9 +80,10 @@ class Exp3S(Teacher):
     epsilon : float
         Uniform exploration ε, in [0, 1].
     reservoir_size : int
-        Past raw rewards kept for the quantile rescaling.
+        Past raw rewards kept for the quantile rescaling, in [1, 1e6].
     low_quantile, high_quantile : float
-        Quantiles mapped to -1 and +1.
+        Quantiles of the reservoir mapped to -1 and +1,
+        ``0 <= low_quantile < high_quantile <= 1``.
     progress : {"delta", "ema"}
         Progress measure used when the signals give none.
     ema_fast, ema_slow : float
@@ -102,8 +108,8 @@ class Exp3S(Teacher):
        Problem", SIAM Journal on Computing, 2002 (Exp3.S).
     """
 
-    supported_spaces = ("discrete",)
-    space: Discrete
+    supported_spaces: ClassVar[tuple[str, ...]] = ("discrete",)
+    reads: ClassVar[frozenset[str]] = frozenset({"progress", "cost"})
 
     def __init__(
         self,
@@ -123,18 +129,22 @@ class Exp3S(Teacher):
         super().__init__(space, seed=seed)
         if self.space.n < 2:
             raise ValueError(f"Exp3S needs at least 2 arms, got {self.space!r}")
-        check_positive(eta, "eta")
-        check_probability(epsilon, "epsilon")
-        if isinstance(beta, bool) or not isinstance(beta, int | float) or not beta >= 0.0:
-            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
-        if not math.isfinite(beta):
-            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
-        check_int(reservoir_size, "reservoir_size", 1)
-        check_choice(progress, "progress", ("delta", "ema"))
-        check_rate(ema_fast, "ema_fast")
-        check_rate(ema_slow, "ema_slow")
+        check_positive("eta", eta)
+        check_real("beta", beta, low=0.0)
+        check_probability("epsilon", epsilon)
+        check_size("reservoir_size", reservoir_size, high=MAX_RESERVOIR)
+        check_probability("low_quantile", low_quantile)
+        check_probability("high_quantile", high_quantile)
+        if not low_quantile < high_quantile:
+            raise InvalidParameterError(
+                f"low_quantile must be < high_quantile, got low_quantile={low_quantile!r}, "
+                f"high_quantile={high_quantile!r}"
+            )
+        check_choice("progress", progress, ("delta", "ema"))
+        check_rate("ema_fast", ema_fast)
+        check_rate("ema_slow", ema_slow)
         if not ema_slow < ema_fast:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"ema_slow must be < ema_fast, got ema_slow={ema_slow!r}, ema_fast={ema_fast!r}"
             )
         self.eta = eta
@@ -148,11 +158,15 @@ class Exp3S(Teacher):
         self.ema_slow = ema_slow
 
         n = self.space.n
-        self.reservoir_ = QuantileReservoir(reservoir_size, low=low_quantile, high=high_quantile)
-        if progress == "delta":
-            self.deltas_ = DeltaTracker(n)
-        else:
-            self.lp_ = EMAProgress(n, fast=ema_fast, slow=ema_slow)
+        self.reservoir_ = QuantileReservoir(
+            reservoir_size, low_quantile=low_quantile, high_quantile=high_quantile
+        )
+        self.reservoir_rng_ = self._spawn_rng(1)
+        # One progress measure, the other None: every learned attribute exists from the start.
+        self.deltas_: DeltaTracker | None = DeltaTracker(n) if progress == "delta" else None
+        self.lp_: EMAProgress | None = (
+            EMAProgress(n, fast=ema_fast, slow=ema_slow) if progress == "ema" else None
+        )
         # Normalised weights p_i = softmax(w)_i, stored lazily:
         #   p_i = exp(log_scale_ - touch_log_scale_[i]) * (touch_value_[i] - touch_offset_[i])
         #         + offset_
@@ -168,17 +182,18 @@ class Exp3S(Teacher):
         self,
         tasks: NDArray[Any],
         scores: NDArray[np.float64],
-        signals: NDArray[np.float64] | Mapping[str, NDArray[Any]] | None,
+        signals: Mapping[str, NDArray[Any]],
     ) -> None:
-        given, cost = self._read_signals(signals, len(tasks))
-        if self.progress == "delta":
+        given, cost = self._read_signals(signals)
+        if self.deltas_ is not None:
             measured = self.deltas_.push(tasks, scores)
         else:
+            assert self.lp_ is not None
             measured = self.lp_.push(tasks, scores)
         raw = (measured if given is None else given) / cost
         # One uniform per item for the reservoir, drawn at once: the same stream as one
         # draw per single-item update.
-        uniforms = self.rng_.random(len(tasks)).tolist()
+        uniforms = self.reservoir_rng_.random(len(tasks)).tolist()
         reservoir = self.reservoir_
         t = self.n_updates_
         for arm, value, u in zip(tasks.tolist(), raw.tolist(), uniforms, strict=True):
@@ -289,12 +304,8 @@ class Exp3S(Teacher):
         self.offset_ = 0.0
 
     def _read_signals(
-        self, signals: NDArray[np.float64] | Mapping[str, NDArray[Any]] | None, n: int
+        self, signals: Mapping[str, NDArray[Any]]
     ) -> tuple[NDArray[np.float64] | None, NDArray[np.float64] | float]:
-        if signals is None:
-            return None, 1.0
-        if not isinstance(signals, Mapping):
-            return np.asarray(signals, dtype=np.float64), 1.0
         progress = signals.get("progress")
         cost: NDArray[np.float64] | float = 1.0
         if "cost" in signals:

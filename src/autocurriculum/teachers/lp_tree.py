@@ -1,31 +1,31 @@
-"""LP-Tree: learning progress on an adaptive partition of the task box.
+"""LP-Tree (learning-progress tree): learning progress on an adaptive partition of the task box.
 
 Our own continuous teacher (not from a paper). The reasoning, the measurements and the ablation
 are in ``docs/new_teacher.md``; this module is the implementation.
 
 The box (mapped to the unit cube) is covered by the leaves of a k-d tree, which starts as a
 regular partition (``initial_depth`` halvings). Every leaf keeps the last ``window``
-(task, reward) pairs that fell in it, and from them:
+(task, score) pairs that fell in it, and from them:
 
-- its *learning progress* (LP): the least-squares slope of reward against the leaf's own visit
-  count, that is the reward gained per episode spent there. Only the part that is statistically
+- its *learning progress* (LP): the least-squares slope of score against the leaf's own visit
+  count, that is the score gained per episode spent there. Only the part that is statistically
   clear counts: ``|slope| - z * se`` over the whole window, capped by ``|slope| + z * se`` over
-  the last ``recent`` visits, so a leaf whose reward has just gone flat (mastered, or stuck)
+  the last ``recent`` visits, so a leaf whose score has just gone flat (mastered, or stuck)
   stops drawing episodes within a few visits instead of a whole window;
-- where to split: the axis-aligned cut that best separates its rewards (least squares, as in a
+- where to split: the axis-aligned cut that best separates its scores (least squares, as in a
   regression tree), kept only when an F-test finds it significant. Cuts follow the student's
   competence, so the leaves end up along the boundaries of what is learnt, and stay wide along
   dimensions the student ignores.
 
 Sampling picks a leaf with probability proportional to its LP and a uniform task inside it;
 ``random_ratio`` of the tasks are uniform over the box. While no leaf shows progress, leaves are
-drawn in proportion to the spread of their rewards times their volume, which skips regions that
+drawn in proportion to the spread of their scores times their volume, which skips regions that
 are uniformly solved or uniformly out of reach. Two sibling leaves that are both idle (no LP,
-full windows) and whose cut no longer separates their rewards merge back, which keeps the tree,
+full windows) and whose cut no longer separates their scores merge back, which keeps the tree,
 and the memory, small, and lets a misplaced cut be made again elsewhere.
 
 Cost: an update walks the tree (depth ``O(log leaves)``), writes a ring buffer and refits one
-leaf's slope over ``window`` rewards; every ``split_every`` visits a leaf tries a split, sorting
+leaf's slope over ``window`` scores; every ``split_every`` visits a leaf tries a split, sorting
 ``window`` points per dimension. Nothing depends on the run length, and memory is about
 ``max_leaves * window * (ndim + 2)`` numbers.
 """
@@ -33,49 +33,67 @@ leaf's slope over ``window`` rewards; every ``split_every`` visits a leaf tries 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from operator import mul
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from autocurriculum.params import (
+    MAX_SIZE,
+    InvalidParameterError,
+    check_bool,
+    check_choice,
+    check_int,
+    check_positive,
+    check_probability,
+    check_real,
+    check_size,
+)
 from autocurriculum.spaces import Box
 from autocurriculum.teachers.base import Teacher
 from autocurriculum.teachers.registry import register
 
 __all__ = ["LPTree"]
 
-# Gains and variances below this are rounding, not signal (rewards live in [0, 1]).
+# Gains and variances below this are rounding, not signal (scores live in [0, 1]).
 _TINY = 1e-12
-# Progress below this many reward units per episode is rounding too: a flat window of rewards
+# Progress below this many score units per episode is rounding too: a flat window of scores
 # that are not exact binary fractions (0.7, 0.76) gets a slope and a standard error of about
 # 1e-10 from the one-pass sums, and must count as idle.
 _LP_FLOOR = 1e-9
 # Per-leaf arrays, indexed by slot.
 _SLOT_ARRAYS = ("low_", "high_", "volume_", "lp_", "sd_", "pos_", "rew_", "time_")
+# The largest window: every update refits a leaf's slope over its window in Python, and the
+# slope weights of every window fill are tabulated (window^2 / 2 numbers).
+_MAX_WINDOW = 1024
+# The largest number of leaves; a full tree holds max_leaves x window x (ndim + 2) numbers,
+# also bounded by MAX_SIZE.
+_MAX_LEAVES = 1_000_000
 
 
 @register("lp-tree")
-class LPTree(Teacher):
-    """Learning progress on an adaptive k-d partition of the box (our design).
+class LPTree(Teacher[Box]):
+    """LP-Tree (learning-progress tree): learning progress on an adaptive k-d partition of the box.
 
-    Each leaf of a k-d tree over the box estimates the reward gained per episode spent in it
-    (its learning progress, LP) from a window of its recent (task, reward) pairs; tasks are drawn
-    from leaves in proportion to LP. Leaves split where rewards differ significantly and merge
+    Each leaf of a k-d tree over the box estimates the score gained per episode spent in it
+    (its learning progress, LP) from a window of its recent (task, score) pairs; tasks are drawn
+    from leaves in proportion to LP. Leaves split where scores differ significantly and merge
     back when both halves are idle and alike. No expert knowledge: it sees tasks and scores
     only. See ``docs/new_teacher.md`` for the reasoning, the benchmark and the ablation.
 
-    LP of a leaf with ``n`` rewards in its window (oldest first, indexed by visit):
+    LP of a leaf with ``n`` scores in its window (oldest first, indexed by visit):
 
-    - ``b, se``: least-squares slope of reward on visit index, and its standard error;
+    - ``b, se``: least-squares slope of score on visit index, and its standard error;
     - ``lp = max(0, |b| - z * se)``: progress (or forgetting) that the window shows clearly;
     - plateau check: ``lp = min(lp, |b_r| + z * se_r)`` with the slope over the last ``recent``
-      rewards, so a leaf that just stopped improving loses its weight at once.
+      scores, so a leaf that just stopped improving loses its weight at once.
 
-    A leaf with at least ``min_split`` rewards tries, every ``split_every`` visits, every cut
+    A leaf with at least ``min_split`` scores tries, every ``split_every`` visits, every cut
     between two neighbouring points on every axis that leaves ``min_child`` points and
     ``min_width`` of the unit width on each side. The cut that most reduces the squared error of
-    a constant reward per side wins if ``gain / (sse / (n - 2)) >= split_f``.
+    a constant score per side wins if ``gain / (sse / (n - 2)) >= split_f``.
 
     Sampling: with probability ``random_ratio`` a uniform task over the box; otherwise a leaf
     drawn in proportion to its LP (or, while every LP is 0, as ``fallback`` says) and a uniform
@@ -86,35 +104,37 @@ class LPTree(Teacher):
     space : Box
         The task space. Work is done in its unit cube.
     window : int
-        Rewards kept per leaf, for its LP and its splits (>= 4).
+        Scores kept per leaf, for its LP and its splits, in [4, 1024] (each update refits a
+        leaf's slope over its window).
     recent : int
-        Rewards in the plateau check; 0 turns the check off. Must be 3 or more and less than
+        Scores in the plateau check; 0 turns the check off. Must be 3 or more and less than
         ``window``.
     z : float
         Standard errors by which the LP is discounted (the window) or may exceed the recent
         slope (the plateau check); 0 uses the raw slopes.
     absolute : bool
-        Count falling reward (forgetting) as progress too, as absolute LP does. With False, only
-        rising reward counts.
+        Count falling score (forgetting) as progress too, as absolute LP does. With False, only
+        rising score counts.
     min_split : int
-        Rewards a leaf needs before it tries a split, in ``[2 * min_child, window]``.
+        Scores a leaf needs before it tries a split, in ``[2 * min_child, window]``.
     split_every : int
-        Visits between two split tries of a leaf.
+        Visits between two split tries of a leaf (>= 1).
     min_child : int
-        Points each side of a cut must keep (>= 2).
+        Points each side of a cut must keep, in ``[2, window / 2]``.
     split_f : float
         F-statistic a cut needs: its gain in squared error over the residual variance.
     min_width : float
         Smallest leaf width along a cut axis, as a fraction of the box's range, in (0, 0.5].
     max_leaves : int
-        Bound on the number of leaves (and on memory). A full tree stops splitting.
+        Bound on the number of leaves (and on memory). A full tree stops splitting. It holds
+        ``max_leaves * window * (ndim + 2)`` numbers, at most 1e8.
     merge : bool
         Merge idle sibling leaves back into their parent.
     random_ratio : float
         Share of tasks drawn uniformly over the box, in [0, 1].
     fallback : {"contrast", "uniform"}
         Where tasks go while no leaf shows progress. ``"contrast"`` draws leaves in proportion
-        to the standard deviation of their window's rewards times their volume: the part of
+        to the standard deviation of their window's scores times their volume: the part of
         the box where outcomes differ, skipping regions uniformly solved or uniformly out of
         reach. ``"uniform"`` draws over the whole box.
     initial_depth : int
@@ -173,37 +193,33 @@ class LPTree(Teacher):
         seed: int | None = None,
     ):
         super().__init__(space, seed=seed)
-        _check_int("window", window, 4)
-        if isinstance(recent, bool) or not isinstance(recent, int | np.integer) or not (
-            recent == 0 or 3 <= recent < window
-        ):
-            raise ValueError(
+        check_size("window", window, low=4, high=_MAX_WINDOW)
+        check_int("recent", recent, low=0, high=window - 1)
+        if 0 < recent < 3:
+            raise InvalidParameterError(
                 f"recent must be 0 (no plateau check) or an int in [3, window={window}), "
                 f"got {recent!r}"
             )
-        _check_real("z", z, 0.0, math.inf)
-        _check_bool("absolute", absolute)
-        _check_int("min_child", min_child, 2)
-        _check_int("min_split", min_split, 2 * min_child)
-        if min_split > window:
-            raise ValueError(
-                f"min_split must be at most window={window} (a leaf never holds more), "
-                f"got {min_split!r}"
+        check_real("z", z, low=0.0)
+        check_bool("absolute", absolute)
+        check_int("min_child", min_child, low=2, high=window // 2)
+        check_int("min_split", min_split, low=2 * min_child, high=window)
+        check_size("split_every", split_every)
+        check_positive("split_f", split_f)
+        check_real("min_width", min_width, low=0.0, high=0.5, include_low=False)
+        check_size("max_leaves", max_leaves, high=_MAX_LEAVES)
+        size = max_leaves * window * (space.ndim + 2)
+        if size > MAX_SIZE:
+            raise InvalidParameterError(
+                f"max_leaves={max_leaves!r} with window={window!r}: a full tree would hold "
+                f"{max_leaves} leaves x {window} points x {space.ndim + 2} numbers = {size:,}, "
+                f"more than {MAX_SIZE:,}; lower max_leaves or window"
             )
-        _check_int("split_every", split_every, 1)
-        _check_real("split_f", split_f, 0.0, math.inf, low_open=True)
-        _check_real("min_width", min_width, 0.0, 0.5, low_open=True)
-        _check_int("max_leaves", max_leaves, 1)
-        _check_bool("merge", merge)
-        _check_real("random_ratio", random_ratio, 0.0, 1.0)
-        if fallback not in ("contrast", "uniform"):
-            raise ValueError(f"fallback must be 'contrast' or 'uniform', got {fallback!r}")
-        _check_int("initial_depth", initial_depth, 0)
-        if 2**initial_depth > max_leaves:
-            raise ValueError(
-                f"initial_depth={initial_depth!r} starts with {2**initial_depth} leaves, more "
-                f"than max_leaves={max_leaves}"
-            )
+        check_bool("merge", merge)
+        check_probability("random_ratio", random_ratio)
+        check_choice("fallback", fallback, ("contrast", "uniform"))
+        # 2 ** initial_depth leaves from the start, at most max_leaves.
+        check_int("initial_depth", initial_depth, low=0, high=max_leaves.bit_length() - 1)
         self.window = window
         self.recent = recent
         self.z = z
@@ -241,7 +257,7 @@ class LPTree(Teacher):
         self.free_nodes_: list[int] = []  # left ids of sibling pairs freed by merges
         # Leaves live in slots 0 .. n_leaves_ - 1; their windows are ring buffers.
         self.slot_node_: list[int] = [0]
-        self.count_: list[int] = [0]  # rewards written to the slot's ring since it was filled
+        self.count_: list[int] = [0]  # scores written to the slot's ring since it was filled
         self.since_: list[int] = [0]  # visits since the slot's last split try
         cap = 1
         self.low_ = np.zeros((cap, d))
@@ -284,7 +300,7 @@ class LPTree(Teacher):
         return slope, se, math.sqrt(ss / n) if ss > _TINY else 0.0
 
     def _lp(self, r: list[float]) -> tuple[float, float]:
-        """Learning progress and standard deviation of a window of rewards, oldest first."""
+        """Learning progress and standard deviation of a window of scores, oldest first."""
         n = len(r)
         if n < 3:
             return 0.0, _sd(r)
@@ -311,7 +327,7 @@ class LPTree(Teacher):
         s = c % w
         return list(range(s, w)) + list(range(s)), w
 
-    def _rewards(self, slot: int) -> list[float]:
+    def _window_scores(self, slot: int) -> list[float]:
         c = self.count_[slot]
         w = self.window
         row = self.rew_[slot].tolist()
@@ -394,7 +410,12 @@ class LPTree(Teacher):
         self.lp_[slot], self.sd_[slot] = self._lp(rew[idx].tolist())
 
     # ------------------------------------------------------------------ update
-    def _update(self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Any) -> None:
+    def _update(
+        self,
+        tasks: NDArray[Any],
+        scores: NDArray[np.float64],
+        signals: Mapping[str, NDArray[Any]],
+    ) -> None:
         # Validated tasks lie in [low, high], so (x - low) / range lies in [0, 1] exactly.
         units = self.space.to_unit(tasks)
         w = self.window
@@ -410,13 +431,13 @@ class LPTree(Teacher):
             time_[leaf, j] = self.step_
             self.step_ += 1
             count[leaf] = c + 1
-            lp, sd = self._lp(self._rewards(leaf))
+            lp, sd = self._lp(self._window_scores(leaf))
             self.lp_[leaf] = lp
             self.sd_[leaf] = sd
             since[leaf] += 1
             if since[leaf] >= self.split_every and min(c + 1, w) >= self.min_split:
                 since[leaf] = 0
-                # Flat rewards (sd 0) leave no squared error for a cut to remove.
+                # Flat scores (sd 0) leave no squared error for a cut to remove.
                 split = sd > 0.0 and self.n_leaves_ < self.max_leaves and self._try_split(leaf)
                 if not split and self.merge and lp == 0.0:
                     self._try_merge(leaf)
@@ -495,9 +516,9 @@ class LPTree(Teacher):
         w = self.window
         if other < 0 or self.lp_[other] > 0.0 or min(self.count_[leaf], self.count_[other]) < w:
             return
-        # Merge when the cut no longer separates the rewards significantly; if another cut
+        # Merge when the cut no longer separates the scores significantly; if another cut
         # would, the merged leaf finds it at its next split try, so a misplaced cut moves.
-        ra, rb = self._rewards(a), self._rewards(b)
+        ra, rb = self._window_scores(a), self._window_scores(b)
         sa, sb = sum(ra), sum(rb)
         qa, qb = sum(map(mul, ra, ra)), sum(map(mul, rb, rb))
         sse_split = qa - sa * sa / w + qb - sb * sb / w
@@ -533,7 +554,7 @@ class LPTree(Teacher):
         cdf = np.cumsum(self.lp_[: self.n_leaves_])
         if cdf[-1] <= 0.0 and self.fallback == "contrast":
             # No leaf shows progress: spread the tasks over the part of the box where
-            # outcomes differ (reward sd x volume), skipping what is uniformly solved or
+            # outcomes differ (score sd x volume), skipping what is uniformly solved or
             # uniformly out of reach. Where every leaf is flat this is uniform again.
             k = self.n_leaves_
             cdf = np.cumsum(self.sd_[:k] * self.volume_[:k])
@@ -590,12 +611,14 @@ class LPTree(Teacher):
 
     def model_snapshot(self) -> dict[str, Any]:
         """The leaves as boxes in task coordinates, each valued by its learning progress."""
-        k = self.n_leaves_
-        lo = self._to_task(self.low_[:k])
-        hi = self._to_task(self.high_[:k])
+        with self._lock:  # a consistent view while another thread updates
+            k = self.n_leaves_
+            lo = self._to_task(self.low_[:k])
+            hi = self._to_task(self.high_[:k])
+            lp = self.lp_[:k].tolist()
         return {
             "boxes": [
-                {"low": lo[i].tolist(), "high": hi[i].tolist(), "value": float(self.lp_[i])}
+                {"low": lo[i].tolist(), "high": hi[i].tolist(), "value": float(lp[i])}
                 for i in range(k)
             ]
         }
@@ -608,28 +631,3 @@ def _sd(r: list[float]) -> float:
     s = sum(r)
     ss = sum(map(mul, r, r)) - s * s / n
     return math.sqrt(ss / n) if ss > _TINY else 0.0
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-
-
-def _check_bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be a bool, got {value!r}")
-
-
-def _check_real(
-    name: str, value: Any, low: float, high: float, *, low_open: bool = False
-) -> None:
-    """A finite real in [low, high] (or (low, high] with ``low_open``); high may be inf."""
-    ok = not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
-    if ok:
-        v = float(value)
-        ok = math.isfinite(v) and (v > low if low_open else v >= low) and v <= high
-    if not ok:
-        what = f"> {low}" if low_open else f">= {low}"
-        if high != math.inf:
-            what += f" and <= {high}"
-        raise ValueError(f"{name} must be a finite number {what}, got {value!r}")

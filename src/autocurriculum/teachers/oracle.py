@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from autocurriculum.params import InvalidParameterError
 from autocurriculum.spaces import Box, Space
 from autocurriculum.teachers.base import Teacher
 from autocurriculum.teachers.registry import register
@@ -24,8 +26,8 @@ class FrontierStudent(Protocol):
         ...
 
 
-@register("oracle")
-class Oracle(Teacher):
+@register("oracle", expert_params=("student",), benchmark_only=True)
+class Oracle(Teacher[Space]):
     """Samples where the student can learn right now (benchmark only).
 
     It asks the student for its frontier: the cells or arms where one more episode raises
@@ -33,6 +35,11 @@ class Oracle(Teacher):
     uniformly inside it. With an empty frontier (everything learnable is mastered) it samples
     uniformly over the space. It reads the student's internals, which no real teacher can, so it
     is the upper reference for a teacher's quality.
+
+    The registry marks it benchmark-only, with ``student`` as its expert parameter: the
+    benchmark runner passes the student it trains. The student is a live object, not plain
+    data, so ``state_dict`` records it as ``{"__unsaved__": type name}`` and the oracle cannot
+    be saved to a file and rebuilt by :func:`autocurriculum.load`; pickling works.
 
     Parameters
     ----------
@@ -64,9 +71,9 @@ class Oracle(Teacher):
     def __init__(self, space: Space, *, student: FrontierStudent, seed: int | None = None):
         super().__init__(space, seed=seed)
         if not callable(getattr(student, "frontier", None)):
-            raise ValueError(f"student must have a frontier() method, got {student!r}")
+            raise InvalidParameterError(f"student must have a frontier() method, got {student!r}")
         if getattr(student, "space", None) != space:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"the oracle's space {space!r} must equal the student's space "
                 f"{getattr(student, 'space', None)!r}"
             )
@@ -83,7 +90,9 @@ class Oracle(Teacher):
             return low + self.rng_.random(low.shape) * (high - low)
         return frontier[picks].astype(np.int64)
 
-    def _update(self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Any) -> None:
+    def _update(
+        self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Mapping[str, Any]
+    ) -> None:
         # The oracle reads the student directly; outcomes teach it nothing.
         pass
 

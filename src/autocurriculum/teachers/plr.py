@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from autocurriculum.params import check_positive, check_probability, check_rate
 from autocurriculum.progress import ArmEMA, Staleness, UnseenArms, split_levels
-from autocurriculum.progress._checks import check_positive, check_probability, check_rate
 from autocurriculum.spaces import Discrete
 from autocurriculum.teachers.base import Teacher
 from autocurriculum.teachers.registry import register
@@ -18,7 +18,7 @@ __all__ = ["PLR"]
 
 
 @register("plr")
-class PLR(Teacher):
+class PLR(Teacher[Discrete]):
     """Prioritized Level Replay: replay levels by score rank and staleness, or try new ones.
 
     Each drawn task is, with probability ``replay_prob``, a *replay* of a level already played
@@ -37,9 +37,8 @@ class PLR(Teacher):
 
     The level score is that of its last episode (smoothed by ``score_alpha`` if < 1):
 
-    - from the trainer, when ``signals`` is an array or has key ``"value_loss"``: the
-      episode's mean positive value loss or L1 value loss (PLR's scores); other keys are
-      ignored;
+    - from the trainer, when the update has the signal ``"value_loss"``: the episode's mean
+      positive value loss or L1 value loss (PLR's scores);
     - otherwise a performance-based score: the L1 "value loss" ``|x - v_l|`` of the episode's
       score ``x`` against a tabular value baseline ``v_l``, the moving average (rate
       ``value_lr``) of the level's past scores. With binary success its expectation is
@@ -52,8 +51,10 @@ class PLR(Teacher):
 
     Cost: ranks are kept in a sorted array, re-merged at the next ``sample`` after an update
     (only the levels updated since are re-sorted; the merge is O(levels) numpy, no full
-    argsort; ranks are always exact). Staleness draws and updates are O(log levels) through a
-    Fenwick tree, new-level draws O(1). Memory is about 110 bytes per level.
+    argsort; ranks are always exact). The sorted array is a cache outside the learned state, a
+    function of the level scores alone, so ``sample`` changes nothing an update depends on.
+    Staleness draws and updates are O(log levels) through a Fenwick tree, new-level draws O(1).
+    Memory is about 110 bytes per level.
 
     Parameters
     ----------
@@ -77,7 +78,7 @@ class PLR(Teacher):
     --------
     >>> import autocurriculum as ac
     >>> teacher = ac.make("plr", ac.Discrete(1000), seed=0)
-    >>> teacher.update([3, 7, 3], [0.0, 1.0, 1.0], signals=[0.2, 0.9, 0.4])
+    >>> teacher.update([3, 7, 3], [0.0, 1.0, 1.0], signals={"value_loss": [0.2, 0.9, 0.4]})
     >>> teacher.level_score_[[3, 7]].tolist()  # the last episode's value loss
     [0.4, 0.9]
     >>> p = teacher.replay_probabilities()
@@ -89,8 +90,8 @@ class PLR(Teacher):
     .. [1] Jiang, Grefenstette and Rocktäschel, "Prioritized Level Replay", ICML 2021.
     """
 
-    supported_spaces = ("discrete",)
-    space: Discrete
+    supported_spaces: ClassVar[tuple[str, ...]] = ("discrete",)
+    reads: ClassVar[frozenset[str]] = frozenset({"value_loss"})
 
     def __init__(
         self,
@@ -104,11 +105,11 @@ class PLR(Teacher):
         seed: int | None = None,
     ):
         super().__init__(space, seed=seed)
-        check_positive(temperature, "temperature")
-        check_probability(staleness_coef, "staleness_coef")
-        check_probability(replay_prob, "replay_prob")
-        check_rate(score_alpha, "score_alpha")
-        check_rate(value_lr, "value_lr")
+        check_positive("temperature", temperature)
+        check_probability("staleness_coef", staleness_coef)
+        check_probability("replay_prob", replay_prob)
+        check_rate("score_alpha", score_alpha)
+        check_rate("value_lr", value_lr)
         self.temperature = temperature
         self.staleness_coef = staleness_coef
         self.replay_prob = replay_prob
@@ -120,26 +121,16 @@ class PLR(Teacher):
         self.staleness_ = Staleness(n)
         self.value_ = ArmEMA(n, value_lr)
         self.level_score_ = np.zeros(n)
-        # Played levels sorted by (-score, arm), with the sort keys; levels updated since the
-        # last merge are flagged in rerank_ and merged back in at the next sample.
-        self.order_ = np.zeros(0, dtype=np.int64)
-        self.keys_ = np.zeros(0, dtype=np.complex128)
-        self.rerank_ = np.zeros(n, dtype=bool)
-        self.needs_rerank_ = False
+        self._ranks = _RankCache(n)
 
     # ---------------------------------------------------------------- protocol
     def _update(
         self,
         tasks: NDArray[Any],
         scores: NDArray[np.float64],
-        signals: NDArray[np.float64] | Mapping[str, NDArray[Any]] | None,
+        signals: Mapping[str, NDArray[Any]],
     ) -> None:
-        given: NDArray[np.float64] | None = None
-        if isinstance(signals, Mapping):
-            if "value_loss" in signals:
-                given = np.asarray(signals["value_loss"], dtype=np.float64)
-        elif signals is not None:
-            given = np.asarray(signals, dtype=np.float64)
+        given = signals.get("value_loss")
 
         alpha = self.score_alpha
         levels, tail = split_levels(tasks)
@@ -170,12 +161,9 @@ class PLR(Teacher):
             level_score[arm] = (1.0 - alpha) * float(level_score[arm]) + alpha * episode
         self.staleness_.play(tasks)
         self.unseen_.mark_seen(tasks)
-        self.rerank_[tasks] = True
-        self.needs_rerank_ = True
+        self._ranks.changed(tasks)
 
     def _sample(self, n: int) -> NDArray[np.int64]:
-        if self.needs_rerank_:
-            self._rerank()
         if self.staleness_.n_seen == 0:
             return self.unseen_.draw(self.rng_, n)
         replay = self.rng_.random(n) < self.replay_prob
@@ -231,27 +219,21 @@ class PLR(Teacher):
         if m:
             out[use_staleness] = self.staleness_.draw(self.rng_, m)
         if m < k:
-            n_seen = len(self.order_)
+            order = self.ranked_levels()
+            n_seen = len(order)
             cdf = self._rank_cdf()[:n_seen]
             u = self.rng_.random(k - m) * cdf[-1]
             rank = np.minimum(np.searchsorted(cdf, u, side="right"), n_seen - 1)
-            out[~use_staleness] = self.order_[rank]
+            out[~use_staleness] = order[rank]
         return out
 
-    def _rerank(self) -> None:
-        changed = np.flatnonzero(self.rerank_)
-        keep = ~self.rerank_[self.order_]
-        kept_order = self.order_[keep]
-        kept_keys = self.keys_[keep]
-        # Complex keys sort lexicographically: by -score, then by arm index.
-        new_keys = -self.level_score_[changed] + 1j * changed
-        by_key = np.argsort(new_keys)
-        new_keys = new_keys[by_key]
-        where = np.searchsorted(kept_keys, new_keys)
-        self.order_ = np.insert(kept_order, where, changed[by_key])
-        self.keys_ = np.insert(kept_keys, where, new_keys)
-        self.rerank_[changed] = False
-        self.needs_rerank_ = False
+    def ranked_levels(self) -> NDArray[np.int64]:
+        """The played levels, highest score first (ties by index). Read-only; O(1) if cached.
+
+        Refreshing the cache merges only the levels updated since the last call.
+        """
+        with self._lock:
+            return self._ranks.order_for(self.level_score_, self.staleness_.seen)
 
     def _rank_weights(self) -> NDArray[np.float64]:
         ranks = np.arange(1, self.space.n + 1, dtype=np.float64)
@@ -264,3 +246,53 @@ class PLR(Teacher):
             cdf = np.cumsum(self._rank_weights())
             self._cdf_cache = cdf
         return cdf
+
+
+class _RankCache:
+    """Played levels sorted by ``(-score, level)``: a cache of a function of the level scores.
+
+    It is not learned state: it is rebuilt from the scores whenever it may be out of date, and
+    it knows that by holding the very ``level_score`` array it was built from (a loaded state
+    brings new arrays, so the cache starts over; an update marks the levels it changed, and
+    only those are re-sorted and merged back).
+    """
+
+    def __init__(self, n: int):
+        self.source: NDArray[np.float64] | None = None
+        self.order: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self.keys: NDArray[np.complex128] = np.zeros(0, dtype=np.complex128)
+        self.dirty: NDArray[np.bool_] = np.zeros(n, dtype=bool)
+        self.any_dirty = False
+
+    def changed(self, levels: NDArray[np.int64]) -> None:
+        if self.source is not None:
+            self.dirty[levels] = True
+            self.any_dirty = True
+
+    def order_for(
+        self, scores: NDArray[np.float64], seen: NDArray[np.bool_]
+    ) -> NDArray[np.int64]:
+        if self.source is not scores:
+            self.source = scores
+            self.order = np.zeros(0, dtype=np.int64)
+            self.keys = np.zeros(0, dtype=np.complex128)
+            self.dirty = seen.copy()
+            self.any_dirty = True
+        if self.any_dirty:
+            self._merge(scores)
+        return self.order
+
+    def _merge(self, scores: NDArray[np.float64]) -> None:
+        changed = np.flatnonzero(self.dirty)
+        keep = ~self.dirty[self.order]
+        kept_order = self.order[keep]
+        kept_keys = self.keys[keep]
+        # Complex keys sort lexicographically: by -score, then by level index.
+        new_keys = -scores[changed] + 1j * changed
+        by_key = np.argsort(new_keys)
+        new_keys = new_keys[by_key]
+        where = np.searchsorted(kept_keys, new_keys)
+        self.order = np.insert(kept_order, where, changed[by_key])
+        self.keys = np.insert(kept_keys, where, new_keys)
+        self.dirty[changed] = False
+        self.any_dirty = False

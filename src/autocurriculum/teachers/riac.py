@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from autocurriculum.spaces import Box, Space
+from autocurriculum.params import (
+    MAX_SIZE,
+    InvalidParameterError,
+    check_bool,
+    check_int,
+    check_probability,
+    check_real,
+    check_size,
+)
+from autocurriculum.spaces import Box
 from autocurriculum.teachers.base import Teacher
 from autocurriculum.teachers.registry import register
 
@@ -16,16 +26,25 @@ __all__ = ["RIAC"]
 # A split whose children miss the minimum population is redrawn (the reference loops until it
 # is met); this bounds the redraws of one attempt so a split can never spin forever.
 _MAX_REDRAWS = 20
+# Bounds of the size parameters. A split try holds nb_split_attempts x (max_region_size + 1)
+# booleans, and every region 2 (max_region_size + 1) (ndim + 2) floats; both products are also
+# bounded by MAX_SIZE.
+_MAX_REGION_SIZE = 1_000_000
+_MAX_SPLIT_ATTEMPTS = 100_000
+_MAX_LEAVES = 1_000_000
+# Stream of the generator used while learning (the random cuts of a split), distinct from the
+# sampling generator rng_: splits never depend on how many tasks were sampled.
+_SPLIT_STREAM = 1
 
 
 @register("riac")
-class RIAC(Teacher):
+class RIAC(Teacher[Box]):
     """Robust Intelligent Adaptive Curiosity: split the task box where learning progress differs.
 
-    The box is covered by a binary tree of regions. Every (task, reward) pair is stored in each
+    The box is covered by a binary tree of regions. Every (task, score) pair is stored in each
     region containing it, root included, in a window of the last ``max_region_size + 1`` pairs.
     A region's absolute learning progress (ALP) is ``|mean(older half) - mean(newer half)|`` of
-    its last ``alp_window_size`` rewards (0 with 2 rewards or fewer). When a leaf holds more
+    its last ``alp_window_size`` scores (0 with 2 scores or fewer). When a leaf holds more
     than ``max_region_size`` pairs it tries ``nb_split_attempts`` random cuts (a random
     dimension, a threshold uniform in the leaf) and keeps the one maximising
     ``|ALP(left) - ALP(right)| * n_left * n_right``. A cut is valid only if each child keeps at
@@ -39,46 +58,52 @@ class RIAC(Teacher):
       probability proportional to its ALP (uniformly if every ALP is 0), then a uniform point in
       it;
     - with probability ``random_task_ratio`` (20%): a uniform point of the box;
-    - with probability ``mutation_ratio`` (10%): pick a region by ALP, take its lowest-reward
+    - with probability ``mutation_ratio`` (10%): pick a region by ALP, take its lowest-score
       stored task and add Gaussian noise of sd ``mutation_sd`` times the box range, clipped to
       that region (a uniform point of the box while the region is empty).
 
-    Work is done in the unit cube, so one parameter set serves boxes of any scale.
+    Work is done in the unit cube, so one parameter set serves boxes of any scale. Splits
+    happen inside :meth:`update` and draw their random cuts from a generator of their own, so
+    the tree depends on the outcomes received, not on how many tasks were sampled.
 
     Parameters
     ----------
     space : Box
         The task space.
     max_region_size : int
-        Pairs a leaf holds before it splits (200; 150 in the published benchmark).
+        Pairs a leaf holds before it splits (200; 150 in the published benchmark), in
+        [4, 1,000,000].
     nb_split_attempts : int
-        Random cuts tried per split (50; 75 in the published benchmark).
+        Random cuts tried per split (50; 75 in the published benchmark), in [1, 100,000], with
+        ``nb_split_attempts * (max_region_size + 1) <= 1e8``.
     min_dims_range_ratio : float
         Smallest child width, as a fraction of the box's range in that dimension (1/6). As in
         the reference, the fraction is of the whole box, not of the parent, so regions stop
         shrinking at ``1 / min_dims_range_ratio`` per dimension.
     min_region_size : int or None
-        Pairs each child needs for a cut to count; ``None`` is ``max_region_size / 20`` rounded
-        up, the reference's rule.
+        Pairs each child needs for a cut to count, at most ``max_region_size``; ``None`` is
+        ``max_region_size / 20`` rounded up, the reference's rule.
     alp_window_size : int or None
-        Rewards over which a region's ALP is computed; ``None`` is ``max_region_size``.
+        Scores over which a region's ALP is computed, in [2, max_region_size + 1]; ``None`` is
+        ``max_region_size``.
     discard_ratio : float
         Share of ``max_region_size`` a leaf forgets when no cut is valid (1/4).
     sampling_in_leaves_only : bool
         Sample among leaves only. The reference's default, ``False``, samples among every
         region of the tree, internal ones included; its published grid-2d results (40-52%
-        mastered) need it: measured here over 10 seeds, all regions give 49.5%, leaves only
-        67.7%.
+        mastered) need it (leaves only gives a different, stronger curriculum: see
+        ``benchmarks/RESULTS.md``).
     random_task_ratio : float
         Probability of a uniform task (0.2).
     mutation_ratio : float
-        Probability of mutating a region's lowest-reward task (0.1).
+        Probability of mutating a region's lowest-score task (0.1).
     mutation_sd : float
         Noise of a mutation, as a fraction of the box range (0.1).
     max_leaves : int
         Safety bound on the number of leaves, so memory stays bounded in high dimensions where
         the geometric bound ``(1 / min_dims_range_ratio) ** ndim`` is loose; a full tree only
-        discards. Each region holds ``2 * (max_region_size + 1) * (ndim + 2)`` floats.
+        discards. Each region holds ``2 * (max_region_size + 1) * (ndim + 2)`` floats, and the
+        ``2 * max_leaves - 1`` regions of a full tree at most 1e8.
     seed : int or None
         Seed of the teacher's generator.
 
@@ -118,11 +143,10 @@ class RIAC(Teacher):
     """
 
     supported_spaces = ("box",)
-    space: Box
 
     def __init__(
         self,
-        space: Space,
+        space: Box,
         *,
         max_region_size: int = 200,
         nb_split_attempts: int = 50,
@@ -138,32 +162,37 @@ class RIAC(Teacher):
         seed: int | None = None,
     ):
         super().__init__(space, seed=seed)
-        _check_int(max_region_size, "max_region_size", 4)
-        _check_int(nb_split_attempts, "nb_split_attempts", 1)
-        _check_real(min_dims_range_ratio, "min_dims_range_ratio", 0.0, 0.5)
-        if min_region_size is not None:
-            _check_int(min_region_size, "min_region_size", 0)
-        if alp_window_size is not None:
-            _check_int(alp_window_size, "alp_window_size", 2)
-            if alp_window_size > max_region_size + 1:
-                raise ValueError(
-                    f"alp_window_size={alp_window_size} exceeds the pairs a region keeps "
-                    f"(max_region_size + 1 = {max_region_size + 1})"
-                )
-        _check_real(discard_ratio, "discard_ratio", 0.0, 1.0)
-        if not isinstance(sampling_in_leaves_only, bool | np.bool_):
-            raise ValueError(
-                f"sampling_in_leaves_only must be a bool, got {sampling_in_leaves_only!r}"
+        check_size("max_region_size", max_region_size, low=4, high=_MAX_REGION_SIZE)
+        check_size("nb_split_attempts", nb_split_attempts, high=_MAX_SPLIT_ATTEMPTS)
+        if nb_split_attempts * (max_region_size + 1) > MAX_SIZE:
+            raise InvalidParameterError(
+                f"nb_split_attempts={nb_split_attempts!r} with max_region_size="
+                f"{max_region_size!r}: a split try would test {nb_split_attempts} cuts on "
+                f"{max_region_size + 1} pairs, more than {MAX_SIZE:,} comparisons"
             )
-        _check_real(random_task_ratio, "random_task_ratio", 0.0, 1.0)
-        _check_real(mutation_ratio, "mutation_ratio", 0.0, 1.0)
+        check_real("min_dims_range_ratio", min_dims_range_ratio, low=0.0, high=0.5)
+        if min_region_size is not None:
+            check_int("min_region_size", min_region_size, low=0, high=max_region_size)
+        if alp_window_size is not None:
+            check_int("alp_window_size", alp_window_size, low=2, high=max_region_size + 1)
+        check_probability("discard_ratio", discard_ratio)
+        check_bool("sampling_in_leaves_only", sampling_in_leaves_only)
+        check_probability("random_task_ratio", random_task_ratio)
+        check_probability("mutation_ratio", mutation_ratio)
         if random_task_ratio + mutation_ratio > 1.0:
-            raise ValueError(
+            raise InvalidParameterError(
                 "random_task_ratio + mutation_ratio must be <= 1, got "
                 f"{random_task_ratio!r} + {mutation_ratio!r}"
             )
-        _check_real(mutation_sd, "mutation_sd", 0.0, np.inf)
-        _check_int(max_leaves, "max_leaves", 1)
+        check_real("mutation_sd", mutation_sd, low=0.0)
+        check_size("max_leaves", max_leaves, high=_MAX_LEAVES)
+        region = 2 * (max_region_size + 1) * (space.ndim + 2)
+        if (2 * max_leaves - 1) * region > MAX_SIZE:
+            raise InvalidParameterError(
+                f"max_leaves={max_leaves!r} with max_region_size={max_region_size!r}: a full "
+                f"tree of {2 * max_leaves - 1} regions of {region:,} floats each would hold "
+                f"more than {MAX_SIZE:,} floats; lower max_leaves or max_region_size"
+            )
         self.max_region_size = max_region_size
         self.nb_split_attempts = nb_split_attempts
         self.min_dims_range_ratio = min_dims_range_ratio
@@ -186,7 +215,7 @@ class RIAC(Teacher):
         self.split_thr_: list[float] = [0.0]
         self.children_: list[tuple[int, int]] = [(-1, -1)]
         # Per-node windows of pairs. Each buffer is twice the window so appends are O(1) and a
-        # compaction every ``capacity`` appends keeps the running reward sums exact.
+        # compaction every ``capacity`` appends keeps the running score sums exact.
         self.buf_x_: list[NDArray[np.float64]] = [np.zeros((2 * self._capacity, d))]
         self.buf_r_: list[NDArray[np.float64]] = [np.zeros(2 * self._capacity)]
         self.buf_cs_: list[NDArray[np.float64]] = [np.zeros(2 * self._capacity + 1)]
@@ -194,6 +223,7 @@ class RIAC(Teacher):
         self.buf_end_: list[int] = [0]
         self.n_splits_ = 0
         self.n_discards_ = 0
+        self.split_rng_ = self._spawn_rng(_SPLIT_STREAM)
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -306,7 +336,12 @@ class RIAC(Teacher):
         return self.buf_x_[node][j]
 
     # ---------------------------------------------------------------- updates
-    def _update(self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Any) -> None:
+    def _update(
+        self,
+        tasks: NDArray[Any],
+        scores: NDArray[np.float64],
+        signals: Mapping[str, NDArray[Any]],
+    ) -> None:
         unit = self.space.to_unit(tasks)
         for x, r in zip(unit, scores.tolist(), strict=True):
             self._add(x, r)
@@ -375,7 +410,7 @@ class RIAC(Teacher):
         self.n_discards_ += 1
 
     def _best_cut(self, node: int) -> tuple[int, float] | None:
-        rng = self.rng_
+        rng = self.split_rng_
         start, end = self.buf_start_[node], self.buf_end_[node]
         xs = self.buf_x_[node][start:end]
         rs = self.buf_r_[node][start:end]
@@ -477,23 +512,13 @@ class RIAC(Teacher):
 
     def model_snapshot(self) -> dict[str, Any]:
         """The leaves as ``{"low", "high", "value"}`` boxes in task space, valued by ALP."""
-        boxes = [
-            {
-                "low": self.space.from_unit(self.low_[i]).tolist(),
-                "high": self.space.from_unit(self.high_[i]).tolist(),
-                "value": float(self.alp_[i]),
-            }
-            for i in np.flatnonzero(self.leaf_)
-        ]
+        with self._lock:  # a consistent view while another thread updates
+            boxes = [
+                {
+                    "low": self.space.from_unit(self.low_[i]).tolist(),
+                    "high": self.space.from_unit(self.high_[i]).tolist(),
+                    "value": float(self.alp_[i]),
+                }
+                for i in np.flatnonzero(self.leaf_)
+            ]
         return {"boxes": boxes}
-
-
-def _check_int(value: Any, name: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-
-
-def _check_real(value: Any, name: str, low: float, high: float) -> None:
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-    if not ok or not (low <= float(value) <= high):
-        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from autocurriculum._state import state_class
+from autocurriculum.params import (
+    InvalidParameterError,
+    check_int,
+    check_probability,
+    check_size,
+)
 from autocurriculum.spaces import Box, Discrete, Space
 from autocurriculum.teachers.base import Teacher
 from autocurriculum.teachers.registry import register
@@ -17,9 +24,15 @@ from autocurriculum.teachers.registry import register
 __all__ = ["Schedule", "Stage"]
 
 
-@dataclass(frozen=True)
+@state_class
+@dataclass(frozen=True, eq=False)
 class Stage:
     """One stage of a :class:`Schedule`.
+
+    A stage is plain data (numbers, lists, dicts, arrays), so a schedule's ``state_dict`` and
+    checkpoints record its stages and :func:`autocurriculum.load` rebuilds it. Two stages are
+    equal when every field holds the same values (a list and an array of the same numbers
+    included).
 
     Exit condition (at most one; the last stage needs none and never ends):
 
@@ -43,6 +56,32 @@ class Stage:
     high: Sequence[float] | None = None
     weights: Sequence[float] | Mapping[str, float] | None = None
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Stage):
+            return NotImplemented
+        return all(
+            _same_value(getattr(self, f.name), getattr(other, f.name)) for f in fields(Stage)
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # fields may be lists: stages are unhashable
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, Mapping) or isinstance(b, Mapping):
+        return (
+            isinstance(a, Mapping)
+            and isinstance(b, Mapping)
+            and a.keys() == b.keys()
+            and all(_same_value(a[k], b[k]) for k in a)
+        )
+    try:
+        x, y = np.asarray(a), np.asarray(b)
+    except ValueError:  # ragged sequences: compare as Python objects
+        return bool(a == b)
+    return x.shape == y.shape and bool(np.array_equal(x, y))
+
 
 class _CompiledStage:
     """A validated stage, ready to sample from."""
@@ -50,18 +89,16 @@ class _CompiledStage:
     def __init__(self, stage: Stage, space: Space, index: int, last: bool):
         where = f"stages[{index}]"
         if stage.episodes is not None and stage.threshold is not None:
-            raise ValueError(f"{where} sets both episodes and threshold; choose one exit condition")
-        if stage.episodes is not None and (
-            isinstance(stage.episodes, bool) or not isinstance(stage.episodes, int)
-            or stage.episodes < 1
-        ):
-            raise ValueError(f"{where}.episodes must be a positive int, got {stage.episodes!r}")
-        if stage.threshold is not None and not 0.0 <= stage.threshold <= 1.0:
-            raise ValueError(f"{where}.threshold must be in [0, 1], got {stage.threshold!r}")
-        if not isinstance(stage.window, int) or stage.window < 1:
-            raise ValueError(f"{where}.window must be a positive int, got {stage.window!r}")
+            raise InvalidParameterError(
+                f"{where} sets both episodes and threshold; choose one exit condition"
+            )
+        if stage.episodes is not None:
+            check_int(f"{where}.episodes", stage.episodes, low=1)
+        if stage.threshold is not None:
+            check_probability(f"{where}.threshold", stage.threshold)
+        check_size(f"{where}.window", stage.window)
         if not last and stage.episodes is None and stage.threshold is None:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{where} has no exit condition (episodes or threshold); only the last stage may "
                 "run forever"
             )
@@ -72,7 +109,7 @@ class _CompiledStage:
         if stage.high is not None and stage.low is None:
             given.append("high")
         if len(given) > 1:
-            raise ValueError(f"{where} sets several distributions {given}; choose one")
+            raise InvalidParameterError(f"{where} sets several distributions {given}; choose one")
         self.tasks: NDArray[Any] | None = None
         self.low: NDArray[np.float64] | None = None
         self.high: NDArray[np.float64] | None = None
@@ -80,17 +117,21 @@ class _CompiledStage:
         if stage.tasks is not None:
             self.tasks = space.validate_tasks(np.asarray(stage.tasks), name=f"{where}.tasks")
             if len(self.tasks) == 0:
-                raise ValueError(f"{where}.tasks is empty")
+                raise InvalidParameterError(f"{where}.tasks is empty")
         elif stage.low is not None or stage.high is not None:
             if not isinstance(space, Box):
-                raise ValueError(f"{where} gives a sub-box (low/high) but the space is {space!r}")
+                raise InvalidParameterError(
+                    f"{where} gives a sub-box (low/high) but the space is {space!r}"
+                )
             sub = Box(stage.low if stage.low is not None else space.low,
                       stage.high if stage.high is not None else space.high, names=space.names)
             space.validate_tasks(np.stack([sub.low, sub.high]), name=f"{where} sub-box bounds")
             self.low, self.high = sub.low, sub.range
         elif stage.weights is not None:
             if not isinstance(space, Discrete):
-                raise ValueError(f"{where} gives arm weights but the space is {space!r}")
+                raise InvalidParameterError(
+                    f"{where} gives arm weights but the space is {space!r}"
+                )
             self.probs = _arm_probs(stage.weights, space, where)
 
     def sample(self, space: Space, rng: np.random.Generator, n: int) -> NDArray[Any]:
@@ -113,19 +154,23 @@ def _arm_probs(
     else:
         arr = np.asarray(weights, dtype=np.float64)
         if arr.shape != (space.n,):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{where}.weights must give one weight per arm ({space.n}), got shape {arr.shape}"
             )
     if not np.all(np.isfinite(arr)) or np.any(arr < 0) or arr.sum() <= 0:
-        raise ValueError(
+        raise InvalidParameterError(
             f"{where}.weights must be finite, non-negative and not all zero, got {arr.tolist()!r}"
         )
     return arr / arr.sum()
 
 
-@register("schedule")
-class Schedule(Teacher):
+@register("schedule", expert_params=("stages",))
+class Schedule(Teacher[Space]):
     """A manual curriculum: stages in order, each ending after a duration or a score threshold.
+
+    The stages are expert knowledge of the task space: which tasks come first, and when to
+    move on. They are plain data, so :meth:`save` records them and :func:`autocurriculum.load`
+    rebuilds the schedule.
 
     Parameters
     ----------
@@ -164,9 +209,11 @@ class Schedule(Teacher):
         seed: int | None = None,
     ):
         super().__init__(space, seed=seed)
-        self.stages = stages
         if isinstance(stages, str | bytes) or not isinstance(stages, Sequence) or not stages:
-            raise ValueError(f"stages must be a non-empty list of stages, got {stages!r}")
+            raise InvalidParameterError(
+                f"stages must be a non-empty list of stages, got {stages!r}"
+            )
+        self.stages = stages
         self._stages = [
             _CompiledStage(_as_stage(s, i), space, i, last=i == len(stages) - 1)
             for i, s in enumerate(stages)
@@ -178,7 +225,9 @@ class Schedule(Teacher):
     def _sample(self, n: int) -> NDArray[Any]:
         return self._stages[self.stage_].sample(self.space, self.rng_, n)
 
-    def _update(self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Any) -> None:
+    def _update(
+        self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Mapping[str, Any]
+    ) -> None:
         # Stage ends are decided episode by episode, so a batch acts like one-by-one updates.
         for score in scores.tolist():
             stage = self._stages[self.stage_]
@@ -210,9 +259,9 @@ def _as_stage(stage: Stage | Mapping[str, Any], index: int) -> Stage:
     if isinstance(stage, Mapping):
         unknown = set(stage) - set(Stage.__dataclass_fields__)
         if unknown:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"stages[{index}] has unknown keys {sorted(unknown)}; known: "
                 f"{sorted(Stage.__dataclass_fields__)}"
             )
         return Stage(**stage)
-    raise ValueError(f"stages[{index}] must be a Stage or a dict, got {stage!r}")
+    raise InvalidParameterError(f"stages[{index}] must be a Stage or a dict, got {stage!r}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from autocurriculum.progress import AdvantageStep, boltzmann, entropy, mean_by_arm
-from autocurriculum.progress._checks import check_positive, check_rate
+from autocurriculum.params import check_bool, check_positive, check_rate
+from autocurriculum.progress import boltzmann, entropy, mean_by_arm
 from autocurriculum.spaces import Discrete
 from autocurriculum.teachers._advantage_step import AdvantageStepTeacher
 from autocurriculum.teachers.registry import register
@@ -24,21 +24,27 @@ class SEC(AdvantageStepTeacher):
     ``Q_j <- (1 - lr) Q_j + lr r_j``. Arms are drawn with ``p ∝ exp(Q / temperature)``.
 
     The training step. SEC updates once per step, from all of that step's rollouts; its
-    decay of absent arms makes "one step" part of the rule. Here a step is everything reported
-    between two ``sample`` calls: outcomes are queued by ``update`` and folded into ``Q`` when
-    ``sample`` is next called (if any are queued). In the usual loop -- sample a batch, roll
-    it out, update, sample the next -- that is one training step per batch, and reporting a
-    step's rollouts in one call or one at a time gives the same result. Loops that sample
-    ahead (several ``sample`` calls per step) should pass ``auto_step=False`` and call
-    :meth:`end_step` after each training step.
+    decay of absent arms makes "one step" part of the rule. The trainer says which outcomes
+    form a step, and ``sample`` never ends one, so any number of clients may sample:
+
+    - ``signals={"step": ids, ...}``: each outcome belongs to the step it names; a step is
+      applied when an update names a newer one, or at :meth:`end_step`. A step's rollouts may
+      come in any number of updates, and a GRPO group may span them;
+    - without ``"step"``: each ``update`` call is one whole step;
+    - :meth:`end_step` applies the open step.
+
+    A step id older than the open step, or that of a step already closed, raises
+    ``ValueError`` and changes nothing.
 
     Signals (required), one of:
 
-    - an array, or ``{"abs_advantage": ...}`` / ``{"advantage": ...}``: the |advantage| of
-      each rollout, as the trainer computed it;
+    - ``{"abs_advantage": ...}`` (or ``{"advantage": ...}``, its absolute value): the
+      |advantage| of each rollout, as the trainer computed it;
     - ``{"group": ids}``: a group id per rollout (the rollouts of one prompt); advantages are
       then computed from the scores, as GRPO does (reward minus group mean, over the group std
-      when ``normalize_advantage``), over all of the step's rollouts.
+      when ``normalize_advantage``), over all of the step's rollouts;
+
+    and optionally ``{"step": ids}``, the training step of each rollout.
 
     The temperature acts on the scale of |advantage|: GRPO-normalised advantages of binary
     rewards average around 0.5 to 1 on uncertain prompts, so ``temperature=1`` is a mild
@@ -54,8 +60,6 @@ class SEC(AdvantageStepTeacher):
         Boltzmann temperature, > 0. The paper used 0.2 to 1.0.
     normalize_advantage : bool
         Divide group advantages by the group std (only used with ``{"group": ...}``).
-    auto_step : bool
-        End the training step at the next ``sample`` call; if false, call :meth:`end_step`.
     seed : int or None
         Seed of the teacher's generator.
 
@@ -63,10 +67,16 @@ class SEC(AdvantageStepTeacher):
     --------
     >>> import autocurriculum as ac
     >>> teacher = ac.make("sec", ac.Discrete(3), seed=0)
-    >>> teacher.update([0, 0, 2], scores=[1, 0, 1], signals=[0.5, 0.3, 1.0])
-    >>> teacher.end_step()
+    >>> teacher.update([0, 0, 2], scores=[1, 0, 1],
+    ...                signals={"abs_advantage": [0.5, 0.3, 1.0]})  # one update, one step
     >>> teacher.q_.tolist()  # 0.5 * mean |A|: arm 0 (0.5 + 0.3) / 2, arm 1 absent, arm 2 1.0
     [0.2, 0.0, 0.5]
+    >>> teacher.update([1, 1], [1, 0], signals={"group": [7, 7], "step": [5, 5]})
+    >>> teacher.q_.tolist()  # step 5 stays open until a newer step or end_step()
+    [0.2, 0.0, 0.5]
+    >>> teacher.end_step()
+    >>> teacher.q_.round(4).tolist()  # group (1, 0): |A| = 0.5 / std 0.7071 = 0.7071 each
+    [0.1, 0.3536, 0.25]
 
     References
     ----------
@@ -81,19 +91,18 @@ class SEC(AdvantageStepTeacher):
         lr: float = 0.5,
         temperature: float = 1.0,
         normalize_advantage: bool = True,
-        auto_step: bool = True,
         seed: int | None = None,
     ):
         super().__init__(space, seed=seed)
-        check_rate(lr, "lr")
-        check_positive(temperature, "temperature")
+        check_rate("lr", lr)
+        check_positive("temperature", temperature)
+        normalize = check_bool("normalize_advantage", normalize_advantage)
         self.lr = lr
         self.temperature = temperature
-        self.normalize_advantage = bool(normalize_advantage)
-        self.auto_step = bool(auto_step)
+        self.normalize_advantage = normalize_advantage
         self.q_ = np.zeros(self.space.n)
-        self.step_ = AdvantageStep(normalize=self.normalize_advantage)
         self.n_steps_ = 0
+        self._init_steps(normalize)
 
     def _apply_step(self, arms: NDArray[np.int64], abs_adv: NDArray[np.float64]) -> None:
         reward = np.zeros(self.space.n)
@@ -103,7 +112,7 @@ class SEC(AdvantageStepTeacher):
         self.n_steps_ += 1
 
     def probabilities(self) -> NDArray[np.float64]:
-        """The current sampling distribution (queued rollouts not yet included)."""
+        """The current sampling distribution (the open step not yet included)."""
         return boltzmann(self.q_, self.temperature)
 
     def _metrics(self) -> dict[str, float]:

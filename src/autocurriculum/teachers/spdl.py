@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -10,11 +11,18 @@ from scipy.linalg.lapack import dtrtri
 from scipy.optimize import minimize
 
 from autocurriculum._threads import single_threaded_blas
-from autocurriculum.spaces import Box, Space
+from autocurriculum.params import (
+    MAX_SIZE,
+    InvalidParameterError,
+    check_int,
+    check_real,
+    check_size,
+)
+from autocurriculum.spaces import Box
 from autocurriculum.teachers.base import Teacher
 from autocurriculum.teachers.registry import register
 
-__all__ = ["SPDL"]
+__all__ = ["MAX_KL", "SPDL"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 # The reference clamps alpha and the KL it divides by to these values.
@@ -23,10 +31,24 @@ _MIN_KL = 1e-10
 # SLSQP budget of one update: the problem has ndim + ndim (ndim + 1) / 2 variables.
 _MAX_ITER = 30
 _FTOL = 1e-6
+#: The largest trust region ``max_kl`` accepted (1 nat). An update maximises performance
+#: estimated by importance sampling from the last ``update_every`` episodes; a step of KL ``k``
+#: reweights them by factors of order ``e^k``, so beyond about one nat the estimate rests on a
+#: handful of lucky tasks and one update can collapse the distribution onto them.
+MAX_KL = 1.0
+# Safety rails in unit coordinates (box ranges), far outside any useful distribution: the
+# mean stays within _MEAN_MARGIN ranges of the box, the Cholesky factor's diagonal in
+# [_MIN_SD, _MAX_SD] and its other entries in [-_MAX_SD, _MAX_SD]. They keep the factor
+# invertible (a distribution that keeps contracting would otherwise reach a singular factor)
+# and every number finite (one that keeps widening would overflow).
+_MEAN_MARGIN = 10.0
+_MIN_SD = 1e-6
+_MAX_SD = 10.0
+_MAX_RESAMPLE_TRIES = 1_000
 
 
-@register("spdl")
-class SPDL(Teacher):
+@register("spdl", expert_params=("init_mean", "init_cov", "target_mean", "target_cov"))
+class SPDL(Teacher[Box]):
     """Self-Paced Deep RL: a Gaussian context distribution pulled toward a target distribution.
 
     Tasks are drawn from a Gaussian ``N(mean, cov)``. Every ``update_every`` episodes the
@@ -38,13 +60,12 @@ class SPDL(Teacher):
         - \\alpha\\, KL(p_\\nu \\,\\|\\, \\mu)
         \\quad \\text{s.t.}\\quad KL(p_\\nu \\,\\|\\, p_{\\nu_{old}}) \\le \\text{max\\_kl}
 
-    where ``v_i`` is the performance of task ``c_i`` (its score, or the ``signals`` value the
-    trainer passed for it, for example a value-function estimate: an array, or a mapping's
-    ``"value"`` entry; a mapping without one, such as GRPO group ids meant for other teachers,
-    leaves the scores in charge) and ``mu`` the target. The
-    first term is the importance-sampled expected performance, as in the paper; the KL terms
-    are exact for Gaussians. The trust region is KL(new || old), as the paper writes it (the
-    reference code bounds KL(old || new); both agree to second order).
+    where ``v_i`` is the performance of task ``c_i`` (its score, or, when the trainer passes
+    one, its ``"value"`` signal, for example a value-function estimate:
+    ``update(tasks, scores, signals={"value": v})``) and ``mu`` the target. The first term is
+    the importance-sampled expected performance, as in the paper; the KL terms are exact for
+    Gaussians. The trust region is KL(new || old), as the paper writes it (the reference code
+    bounds KL(old || new); both agree to second order).
 
     ``alpha = zeta * mean(v) / KL(p_old || mu)``, clamped to 1e5 with the KL floored at 1e-10
     as the reference does, and at 0 from below so that negative value estimates never push
@@ -58,10 +79,17 @@ class SPDL(Teacher):
     segment to the old distribution until it holds, and a result that does not improve the
     objective is discarded, so every update satisfies ``KL(new || old) <= max_kl``.
 
+    Safety rails, far outside any useful distribution, keep every update valid however long
+    the run: in units of the box's ranges, the mean stays within 10 ranges of the box, the
+    diagonal of the covariance's Cholesky factor in [1e-6, 10] and its other entries in
+    [-10, 10]. A distribution that keeps contracting stops at the floor instead of reaching a
+    singular factor, and one that keeps widening stops before any number overflows.
+
     Work is done in the unit cube (both KL terms and the importance weights are invariant to
-    that affine change). Samples outside the box are clipped onto it, as the reference does
-    (``resample_tries=0``); with ``resample_tries > 0`` they are redrawn up to that many times
-    first, and only the remaining ones are clipped.
+    that affine change), so the box's scale does not matter, from 1e-200 to 1e200. Samples
+    outside the box are clipped onto it, as the reference does (``resample_tries=0``); with
+    ``resample_tries > 0`` they are redrawn up to that many times first, and only the
+    remaining ones are clipped.
 
     Parameters
     ----------
@@ -73,28 +101,36 @@ class SPDL(Teacher):
     init_mean, init_cov : array_like or None
         The initial distribution, in task coordinates. ``None`` for the mean is a uniform
         random point of the box (drawn with the teacher's seed), and for the covariance an sd
-        of 10% of each range: the reference's defaults.
+        of 10% of each range: the reference's defaults. ``init_cov`` must lie within the
+        safety rails (standard deviations at most 10 ranges, Cholesky diagonal at least 1e-6
+        of the range).
     max_kl : float
-        Trust region of one update, KL(new || old) (0.1).
+        Trust region of one update, KL(new || old) (0.1), in (0, 1] (:data:`MAX_KL`): an
+        update maximises performance estimated by importance sampling from ``update_every``
+        episodes, and a step of more than about one nat reweights them so much that the
+        estimate rests on a handful of tasks.
     zeta : float
         Weight of the pull toward the target, relative to the mean performance (0.25).
     alpha_offset : int
         Updates before the pull toward the target starts (0).
     update_every : int
-        Episodes between two updates; each update uses exactly those episodes and the buffer
-        is then emptied, as the reference does. The reference updates once per RL iteration
-        (2,048 to 5,000 environment steps in its experiments, 100,000 in TeachMyAgent), which
-        has no fixed episode count; 100 episodes is of that order for those environments.
+        Episodes between two updates (at most ``1e8 / ndim``); each update uses exactly those
+        episodes and the buffer is then emptied, as the reference does. The reference updates
+        once per RL iteration (2,048 to 5,000 environment steps in its experiments, 100,000 in
+        TeachMyAgent), which has no fixed episode count; 100 episodes is of that order for
+        those environments.
     resample_tries : int
-        Redraws of an out-of-box sample before clipping it (0: clip, as the reference).
+        Redraws of an out-of-box sample before clipping it (0: clip, as the reference), at
+        most 1,000.
     seed : int or None
         Seed of the teacher's generator.
 
     Raises
     ------
     ValueError
-        A mean outside the box, a covariance of the wrong shape, not symmetric or not
-        positive definite, or a hyperparameter out of range.
+        A mean outside the box, a covariance of the wrong shape, not symmetric, not positive
+        definite or (``init_cov``) outside the safety rails, or a hyperparameter out of range
+        (:class:`~autocurriculum.params.InvalidParameterError`).
 
     Examples
     --------
@@ -119,11 +155,11 @@ class SPDL(Teacher):
     """
 
     supported_spaces = ("box",)
-    space: Box
+    reads = frozenset({"value"})
 
     def __init__(
         self,
-        space: Space,
+        space: Box,
         *,
         target_mean: ArrayLike | None = None,
         target_cov: ArrayLike | None = None,
@@ -138,20 +174,34 @@ class SPDL(Teacher):
     ):
         super().__init__(space, seed=seed)
         box = self.space
-        _check_real(max_kl, "max_kl", 0.0, np.inf, open_low=True)
-        _check_real(zeta, "zeta", 0.0, np.inf)
-        _check_int(alpha_offset, "alpha_offset", 0)
-        _check_int(update_every, "update_every", 1)
-        _check_int(resample_tries, "resample_tries", 0)
-        scale = box.range
-        t_mean = _mean(target_mean, "target_mean", box, default=box.low + 0.5 * scale)
-        t_cov = _cov(target_cov, "target_cov", box, default=np.diag((scale / 4.0) ** 2))
+        check_real("max_kl", max_kl, low=0.0, high=MAX_KL, include_low=False)
+        check_real("zeta", zeta, low=0.0)
+        # A count, not a size: any value a checkpoint can hold (a 64-bit int) is meaningful.
+        check_int("alpha_offset", alpha_offset, low=0, high=2**63 - 1)
+        # The buffer holds update_every x ndim floats.
+        check_size("update_every", update_every, high=MAX_SIZE // box.ndim)
+        check_int("resample_tries", resample_tries, low=0, high=_MAX_RESAMPLE_TRIES)
+        # Everything is kept in the unit cube: both KL terms and the importance weights are
+        # invariant to the affine map, and unit coordinates neither overflow nor underflow
+        # whatever the box's scale. Covariances given in task units are divided by the ranges
+        # one factor at a time, never by their product, which could overflow.
+        if target_mean is None:
+            target_mu = np.full(box.ndim, 0.5)
+        else:
+            target_mu = box.to_unit(_mean(target_mean, "target_mean", box))
+        if target_cov is None:
+            target_chol = np.diag(np.full(box.ndim, 0.25))
+        else:
+            target_chol = _unit_cholesky(target_cov, "target_cov", box)
         if init_mean is None:
             # The reference draws a random start when none is given.
-            i_mean = box.sample(self.rng_, 1)[0]
+            mu = box.to_unit(box.sample(self.rng_, 1)[0])
         else:
-            i_mean = _mean(init_mean, "init_mean", box, default=None)
-        i_cov = _cov(init_cov, "init_cov", box, default=np.diag((0.1 * scale) ** 2))
+            mu = box.to_unit(_mean(init_mean, "init_mean", box))
+        if init_cov is None:
+            chol = np.diag(np.full(box.ndim, 0.1))
+        else:
+            chol = _unit_cholesky(init_cov, "init_cov", box, bounded=True)
         self.target_mean = target_mean
         self.target_cov = target_cov
         self.init_mean = init_mean
@@ -163,13 +213,10 @@ class SPDL(Teacher):
         self.resample_tries = resample_tries
 
         d = box.ndim
-        inv_scale = 1.0 / scale
-        self.target_mu_: NDArray[np.float64] = (t_mean - box.low) * inv_scale
-        self.target_chol_: NDArray[np.float64] = np.linalg.cholesky(
-            t_cov * np.outer(inv_scale, inv_scale)
-        )
-        self.mu_: NDArray[np.float64] = (i_mean - box.low) * inv_scale
-        self.chol_: NDArray[np.float64] = np.linalg.cholesky(i_cov * np.outer(inv_scale, inv_scale))
+        self.target_mu_: NDArray[np.float64] = target_mu
+        self.target_chol_: NDArray[np.float64] = target_chol
+        self.mu_: NDArray[np.float64] = mu
+        self.chol_: NDArray[np.float64] = chol
         self.buf_x_: NDArray[np.float64] = np.zeros((int(update_every), d))
         self.buf_v_: NDArray[np.float64] = np.zeros(int(update_every))
         self.buf_n_ = 0
@@ -192,7 +239,12 @@ class SPDL(Teacher):
         return np.clip(space.low + np.clip(u, 0.0, 1.0) * space.range, space.low, space.high)
 
     # ---------------------------------------------------------------- updates
-    def _update(self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Any) -> None:
+    def _update(
+        self,
+        tasks: NDArray[Any],
+        scores: NDArray[np.float64],
+        signals: Mapping[str, NDArray[Any]],
+    ) -> None:
         values = _values(signals, scores)
         unit = self.space.to_unit(tasks)
         size = self.update_every
@@ -228,8 +280,12 @@ class SPDL(Teacher):
         # quadratic approximation keep it local; the exact KL constraint still decides.
         radius = 2.0 * np.sqrt(2.0 * self.max_kl * problem.fisher_inverse_diag())
         # SLSQP works on y = (x - x0) / radius: every variable then has the same scale, which
-        # it needs to converge in few iterations.
-        ones = np.ones_like(x0)
+        # it needs to converge in few iterations. The safety rails cut into that box.
+        rail_low, rail_high = _rails(len(old_mu))
+        # (The old distribution, y = 0, stays feasible even if rounding left it a hair past a
+        # rail.)
+        low = np.minimum(np.maximum(-1.0, (rail_low - x0) / radius), 0.0)
+        high = np.maximum(np.minimum(1.0, (rail_high - x0) / radius), 0.0)
 
         def objective(y: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
             value, grad = problem.objective(x0 + radius * y)
@@ -242,7 +298,7 @@ class SPDL(Teacher):
                 np.zeros_like(x0),
                 jac=True,
                 method="SLSQP",
-                bounds=list(zip(-ones, ones, strict=True)),
+                bounds=list(zip(low, high, strict=True)),
                 constraints=[{
                     "type": "ineq",
                     "fun": lambda y: problem.trust(x0 + radius * y),
@@ -250,7 +306,7 @@ class SPDL(Teacher):
                 }],
                 options={"maxiter": _MAX_ITER, "ftol": _FTOL},
             )
-            x = x0 + radius * np.asarray(result.x, dtype=np.float64)
+            x = x0 + radius * np.clip(np.asarray(result.x, dtype=np.float64), low, high)
             if np.all(np.isfinite(x)):
                 x = problem.pull_back(x)
                 accepted = bool(problem.objective(x)[0] < start_value)
@@ -276,14 +332,21 @@ class SPDL(Teacher):
         }
 
     def model_snapshot(self) -> dict[str, Any]:
-        """The context distribution in task space, valued by the last mean performance."""
+        """The context distribution in task space, valued by the last mean performance.
+
+        On a box whose ranges are near the float limit, covariance entries too large for a
+        float are ``inf`` (never NaN).
+        """
         space = self.space
-        mean = space.low + self.mu_ * space.range
-        cov = (self.chol_ @ self.chol_.T) * np.outer(space.range, space.range)
+        with self._lock:  # a consistent view while another thread updates
+            mu, chol, value = self.mu_.copy(), self.chol_.copy(), self.last_performance_
+        mean = space.low + mu * space.range
+        scaled = chol * space.range[:, None]  # the Cholesky factor in task units
+        with np.errstate(over="ignore"):
+            cov = scaled @ scaled.T
         return {
             "gaussians": [
-                {"mean": mean.tolist(), "cov": cov.tolist(), "weight": 1.0,
-                 "value": self.last_performance_}
+                {"mean": mean.tolist(), "cov": cov.tolist(), "weight": 1.0, "value": value}
             ]
         }
 
@@ -476,33 +539,36 @@ def _kl(mu0: NDArray[np.float64], chol0: NDArray[np.float64], mu1: NDArray[np.fl
 
 
 # --------------------------------------------------------------- validation
-def _values(signals: Any, scores: NDArray[np.float64]) -> NDArray[np.float64]:
-    if signals is None:
-        return scores
-    if isinstance(signals, dict):
-        # Trainers send other signals too (a GRPO loop sends group ids); without a value
-        # estimate among them, the scores are the values, as with no signals at all.
-        if "value" not in signals:
-            return scores
-        signals = signals["value"]
-    return np.asarray(signals, dtype=np.float64)
+def _values(signals: Mapping[str, NDArray[Any]], scores: NDArray[np.float64]
+            ) -> NDArray[np.float64]:
+    """The performance estimate of each task: the ``value`` signal if given, else the score."""
+    value = signals.get("value")
+    return scores if value is None else np.asarray(value, dtype=np.float64)
 
 
-def _mean(value: ArrayLike | None, name: str, box: Box, default: NDArray[np.float64] | None
-          ) -> NDArray[np.float64]:
-    if value is None:
-        assert default is not None
-        return default
+def _rails(d: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Lower and upper safety rails of x = [mean, log diag(L), tril(L)] in unit coordinates."""
+    m = d * (d - 1) // 2
+    low = np.concatenate([np.full(d, -_MEAN_MARGIN), np.full(d, np.log(_MIN_SD)),
+                          np.full(m, -_MAX_SD)])
+    high = np.concatenate([np.full(d, 1.0 + _MEAN_MARGIN), np.full(d, np.log(_MAX_SD)),
+                           np.full(m, _MAX_SD)])
+    return low, high
+
+
+def _mean(value: ArrayLike, name: str, box: Box) -> NDArray[np.float64]:
     arr = np.asarray(value)
     if arr.dtype.kind not in "fiu":
-        raise ValueError(f"{name} must be real numbers, got {value!r}")
+        raise InvalidParameterError(f"{name} must be real numbers, got {value!r}")
     arr = arr.astype(np.float64).reshape(-1) if arr.ndim == 0 else arr.astype(np.float64)
     if arr.shape != (box.ndim,):
-        raise ValueError(f"{name} must have shape ({box.ndim},) for {box!r}, got shape {arr.shape}")
+        raise InvalidParameterError(
+            f"{name} must have shape ({box.ndim},) for {box!r}, got shape {arr.shape}"
+        )
     outside = ~((arr >= box.low) & (arr <= box.high))
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
-        raise ValueError(
+        raise InvalidParameterError(
             f"{name} = {arr.tolist()!r} is outside {box!r}: dimension {box.names[i]!r} is "
             f"{float(arr[i])!r}, expected a value in [{float(box.low[i])!r}, "
             f"{float(box.high[i])!r}]"
@@ -510,42 +576,49 @@ def _mean(value: ArrayLike | None, name: str, box: Box, default: NDArray[np.floa
     return arr
 
 
-def _cov(value: ArrayLike | None, name: str, box: Box, default: NDArray[np.float64]
-         ) -> NDArray[np.float64]:
-    if value is None:
-        return default
+def _unit_cholesky(value: ArrayLike, name: str, box: Box, *, bounded: bool = False
+                   ) -> NDArray[np.float64]:
+    """The Cholesky factor, in unit coordinates, of a covariance given in task units.
+
+    ``bounded`` checks it against the safety rails (the initial distribution must start on
+    them); the target only enters a KL term and may be anything positive definite.
+    """
     arr = np.asarray(value)
     if arr.dtype.kind not in "fiu":
-        raise ValueError(f"{name} must be a real matrix, got {value!r}")
+        raise InvalidParameterError(f"{name} must be a real matrix, got {value!r}")
     arr = arr.astype(np.float64)
     d = box.ndim
     if arr.shape != (d, d):
-        raise ValueError(f"{name} must have shape ({d}, {d}) for {box!r}, got shape {arr.shape}")
+        raise InvalidParameterError(
+            f"{name} must have shape ({d}, {d}) for {box!r}, got shape {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {arr.tolist()!r}")
+        raise InvalidParameterError(f"{name} must be finite, got {arr.tolist()!r}")
     if not np.allclose(arr, arr.T, rtol=1e-10, atol=1e-14):
-        raise ValueError(f"{name} must be symmetric, got {arr.tolist()!r}")
+        raise InvalidParameterError(f"{name} must be symmetric, got {arr.tolist()!r}")
+    # One range at a time: the product of two ranges may overflow (or underflow) where the
+    # covariance divided by it is a perfectly ordinary number.
+    scale = box.range
+    unit = arr / scale[:, None] / scale[None, :]
     try:
-        np.linalg.cholesky(arr)
+        chol: NDArray[np.float64] = np.linalg.cholesky(unit).astype(np.float64, copy=False)
+        ok = bool(np.all(np.isfinite(chol)) and np.all(np.diag(chol) > 0.0))
     except np.linalg.LinAlgError:
-        eig = np.linalg.eigvalsh(arr)
-        raise ValueError(
+        ok = False
+    if not ok:
+        eig = np.linalg.eigvalsh(arr) if np.all(np.isfinite(unit)) else np.full(d, np.nan)
+        raise InvalidParameterError(
             f"{name} must be positive definite, got {arr.tolist()!r} with eigenvalues "
             f"{eig.tolist()!r}"
-        ) from None
-    return arr
-
-
-def _check_int(value: Any, name: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-
-
-def _check_real(value: Any, name: str, low: float, high: float, *, open_low: bool = False) -> None:
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-    if ok:
-        v = float(value)
-        ok = (low < v if open_low else low <= v) and v <= high
-    if not ok:
-        bracket = "(" if open_low else "["
-        raise ValueError(f"{name} must be a number in {bracket}{low}, {high}], got {value!r}")
+        )
+    if bounded:
+        sd = np.sqrt(np.sum(chol**2, axis=1))
+        diag = np.diag(chol)
+        if diag.min() < _MIN_SD or sd.max() > _MAX_SD:
+            raise InvalidParameterError(
+                f"{name} = {arr.tolist()!r} is out of SPDL's range for {box!r}: in units of "
+                f"the box's ranges its standard deviations are {sd.tolist()!r} and its "
+                f"Cholesky factor's diagonal {diag.tolist()!r}; SPDL keeps the diagonal >= "
+                f"{_MIN_SD:g} and the standard deviations <= {_MAX_SD:g}"
+            )
+    return chol

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from autocurriculum.params import (
+    check_choice,
+    check_positive,
+    check_probability,
+    check_rate,
+    check_size,
+)
 from autocurriculum.progress import (
     ArmEMA,
     ArmWindow,
@@ -17,13 +25,6 @@ from autocurriculum.progress import (
     draw_epsilon_greedy,
     entropy,
     epsilon_greedy,
-)
-from autocurriculum.progress._checks import (
-    check_choice,
-    check_int,
-    check_positive,
-    check_probability,
-    check_rate,
 )
 from autocurriculum.spaces import Discrete
 from autocurriculum.teachers.base import Teacher
@@ -36,7 +37,7 @@ _POLICIES = ("epsilon_greedy", "boltzmann")
 
 
 @register("tscl")
-class TSCL(Teacher):
+class TSCL(Teacher[Discrete]):
     """Teacher-Student Curriculum Learning: a bandit on the absolute slope of learning curves.
 
     Each arm has an estimate ``Q`` of the slope of its learning curve (score against time).
@@ -74,7 +75,8 @@ class TSCL(Teacher):
     lr : float
         Step size of the online estimate, in (0, 1].
     window : int
-        Points (window variant) or deltas (sampling variant) kept per arm, >= 2.
+        Points (window variant) or deltas (sampling variant) kept per arm, >= 2; ``window``
+        times the number of arms is at most 1e8.
     epsilon : float
         Exploration rate of the ε-greedy policy, in [0, 1].
     temperature : float
@@ -98,8 +100,7 @@ class TSCL(Teacher):
        IEEE Transactions on Neural Networks and Learning Systems, 2019 (arXiv:1707.00183).
     """
 
-    supported_spaces = ("discrete",)
-    space: Discrete
+    supported_spaces: ClassVar[tuple[str, ...]] = ("discrete",)
 
     def __init__(
         self,
@@ -114,12 +115,12 @@ class TSCL(Teacher):
         seed: int | None = None,
     ):
         super().__init__(space, seed=seed)
-        check_choice(variant, "variant", _VARIANTS)
-        check_choice(policy, "policy", _POLICIES)
-        check_rate(lr, "lr")
-        check_int(window, "window", 2)
-        check_probability(epsilon, "epsilon")
-        check_positive(temperature, "temperature")
+        check_choice("variant", variant, _VARIANTS)
+        check_choice("policy", policy, _POLICIES)
+        check_rate("lr", lr)
+        check_size("window", window, low=2)
+        check_probability("epsilon", epsilon)
+        check_positive("temperature", temperature)
         self.variant = variant
         self.policy = policy
         self.lr = lr
@@ -128,24 +129,28 @@ class TSCL(Teacher):
         self.temperature = temperature
 
         n = self.space.n
-        if variant == "online":
-            self.deltas_ = DeltaTracker(n)
-            self.q_ = ArmEMA(n, lr)
-        elif variant == "window":
-            self.slope_ = WindowSlope(n, window, default=1.0)
-        else:
-            self.deltas_ = DeltaTracker(n)
-            self.recent_ = ArmWindow(n, window)
+        # The estimators of the chosen variant; the others are None, so that every learned
+        # attribute exists from the start.
+        self.deltas_ = DeltaTracker(n) if variant != "window" else None
+        self.q_ = ArmEMA(n, lr) if variant == "online" else None
+        self.slope_ = WindowSlope(n, window, default=1.0) if variant == "window" else None
+        self.recent_ = ArmWindow(n, window) if variant == "sampling" else None
 
     # ---------------------------------------------------------------- protocol
-    def _update(self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Any) -> None:
-        if self.variant == "online":
-            self.q_.update(tasks, self.deltas_.push(tasks, scores))
-        elif self.variant == "window":
+    def _update(
+        self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Mapping[str, Any]
+    ) -> None:
+        if self.slope_ is not None:
             times = self.n_updates_ + np.arange(len(tasks), dtype=np.float64)
             self.slope_.push(tasks, times, scores)
+            return
+        assert self.deltas_ is not None
+        deltas = self.deltas_.push(tasks, scores)
+        if self.q_ is not None:
+            self.q_.update(tasks, deltas)
         else:
-            self.recent_.push(tasks, self.deltas_.push(tasks, scores))
+            assert self.recent_ is not None
+            self.recent_.push(tasks, deltas)
 
     def _sample(self, n: int) -> NDArray[np.int64]:
         q = self._thompson_draw() if self.variant == "sampling" else self.q_values()
@@ -166,13 +171,15 @@ class TSCL(Teacher):
     # ----------------------------------------------------------------- helpers
     def q_values(self) -> NDArray[np.float64]:
         """The current slope estimate per arm (sampling variant: mean of recent deltas)."""
-        if self.variant == "online":
+        if self.q_ is not None:
             return self.q_.values.copy()
-        if self.variant == "window":
+        if self.slope_ is not None:
             return self.slope_.slopes.copy()
+        assert self.recent_ is not None
         return self.recent_.means(default=1.0)
 
     def _thompson_draw(self) -> NDArray[np.float64]:
+        assert self.recent_ is not None
         count = self.recent_.count
         n = self.space.n
         # A slot in [0, count) is always a filled one: the ring fills slots 0.. in order.

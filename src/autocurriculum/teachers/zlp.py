@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from autocurriculum.params import (
+    InvalidParameterError,
+    check_positive,
+    check_probability,
+    check_rate,
+    check_real,
+)
 from autocurriculum.progress import draw, group_batch, split_levels
-from autocurriculum.progress._checks import check_positive, check_probability, check_rate
 from autocurriculum.spaces import Discrete
 from autocurriculum.teachers.base import Teacher
 from autocurriculum.teachers.registry import register
@@ -18,8 +25,11 @@ __all__ = ["ZLP"]
 
 
 @register("zlp")
-class ZLP(Teacher):
-    """Learning progress beyond its noise level, exploited greedily; explore where there is room.
+class ZLP(Teacher[Discrete]):
+    """Z-scored learning progress (ZLP): progress beyond its noise, greedily; else explore.
+
+    The name: an arm's learning progress counts only by how many noise deviations (its
+    z-score) it stands above the progress that chance alone would show.
 
     Not a published algorithm: this library's teacher for discrete task sets, designed on the
     ``arms-chain`` and ``arms-mixed`` benchmarks (docs/discrete.md), where the published
@@ -66,14 +76,13 @@ class ZLP(Teacher):
       the same age, and since weights grow with age, about f^4 = 0.4% of its visits.
 
     Once every learnable arm is mastered, the exploration draws are rehearsals of held arms,
-    and the share spent on unlearnable arms falls toward zero (arms-mixed, 10 seeds: 4.3% of
-    episodes 15,000-20,000, 1.1% at 40,000-45,000, 0.5% at 55,000-60,000; uniform: 28.6%).
+    and the share spent on unlearnable arms falls toward zero (measured figures:
+    benchmarks/RESULTS.md).
 
     Signals are not read; the scores are the learning curve.
 
     Cost: ``update`` is O(1) per item; ``sample`` is a few O(arms) passes per call, shared by
-    the batch (with 100,000 arms, ``sample(256)`` + ``update(256)`` cost about 5 µs per item).
-    Memory: eleven numbers per arm.
+    the batch (measured costs: benchmarks/RESULTS.md). Memory: eleven numbers per arm.
 
     Parameters
     ----------
@@ -126,8 +135,7 @@ class ZLP(Teacher):
        a slow moving average of success.
     """
 
-    supported_spaces = ("discrete",)
-    space: Discrete
+    supported_spaces: ClassVar[tuple[str, ...]] = ("discrete",)
 
     def __init__(
         self,
@@ -147,19 +155,19 @@ class ZLP(Teacher):
         seed: int | None = None,
     ):
         super().__init__(space, seed=seed)
-        check_rate(fast, "fast")
-        check_rate(slow, "slow")
+        check_rate("fast", fast)
+        check_rate("slow", slow)
         if not slow < fast:
-            raise ValueError(f"slow must be < fast, got slow={slow!r}, fast={fast!r}")
-        _check_nonnegative(z, "z")
-        check_positive(explore_mass, "explore_mass")
-        check_rate(room_floor, "room_floor")
-        check_positive(boredom, "boredom")
-        _check_nonnegative(boredom_z, "boredom_z")
-        check_probability(epsilon, "epsilon")
-        _check_nonnegative(stale_sweeps, "stale_sweeps")
-        _check_nonnegative(unlock, "unlock")
-        _check_nonnegative(rehearsal, "rehearsal")
+            raise InvalidParameterError(f"slow must be < fast, got slow={slow!r}, fast={fast!r}")
+        check_real("z", z, low=0.0)
+        check_positive("explore_mass", explore_mass)
+        check_rate("room_floor", room_floor)
+        check_positive("boredom", boredom)
+        check_real("boredom_z", boredom_z, low=0.0)
+        check_probability("epsilon", epsilon)
+        check_real("stale_sweeps", stale_sweeps, low=0.0)
+        check_real("unlock", unlock, low=0.0)
+        check_real("rehearsal", rehearsal, low=0.0)
         self.fast = fast
         self.slow = slow
         self.z = z
@@ -190,7 +198,9 @@ class ZLP(Teacher):
         self.hold_since_ = np.zeros(n)
 
     # ---------------------------------------------------------------- protocol
-    def _update(self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Any) -> None:
+    def _update(
+        self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Mapping[str, Any]
+    ) -> None:
         groups = group_batch(tasks)
         self.last_[groups.unique] = self.n_updates_ + groups.last + 1  # as one at a time
         levels, tail = split_levels(tasks, groups=groups)
@@ -358,10 +368,3 @@ class ZLP(Teacher):
         a, b = self.fast, self.slow
         return a / (2.0 - a) + b / (2.0 - b) - 2.0 * a * b / (1.0 - (1.0 - a) * (1.0 - b))
 
-
-def _check_nonnegative(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    if not (math.isfinite(value) and value >= 0.0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)

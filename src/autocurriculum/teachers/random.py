@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -11,11 +12,11 @@ from autocurriculum.spaces import Space
 from autocurriculum.teachers.base import Teacher
 from autocurriculum.teachers.registry import register
 
-__all__ = ["RandomTeacher"]
+__all__ = ["Random"]
 
 
 @register("random")
-class RandomTeacher(Teacher):
+class Random(Teacher[Space]):
     """Uniform sampling over the whole space (domain randomisation).
 
     Parameters
@@ -44,5 +45,10 @@ class RandomTeacher(Teacher):
     def _sample(self, n: int) -> NDArray[Any]:
         return self.space.sample(self.rng_, n)
 
-    def _update(self, tasks: NDArray[Any], scores: NDArray[np.float64], signals: Any) -> None:
+    def _update(
+        self,
+        tasks: NDArray[Any],
+        scores: NDArray[np.float64],
+        signals: Mapping[str, NDArray[Any]],
+    ) -> None:
         pass
