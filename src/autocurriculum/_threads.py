@@ -1,13 +1,14 @@
-"""Keep the BLAS single-threaded around the small linear algebra of teacher refits."""
+"""Threads: one BLAS thread around teacher refits, and objects guarded by a picklable lock."""
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["single_threaded_blas"]
+__all__ = ["Guarded", "single_threaded_blas"]
 
 _CONTROLLER: ThreadpoolController | None = None
 
@@ -28,3 +29,25 @@ def single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
         # limit() afterwards costs about 15 µs.
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+class Guarded:
+    """A base for objects whose public methods hold ``self._lock``, a re-entrant lock.
+
+    A lock cannot be pickled, and a copy must not share its original's: pickling drops it and
+    unpickling gives the copy a fresh one.
+    """
+
+    _lock: Any
+
+    def _init_lock(self) -> None:
+        self._lock = threading.RLock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_lock()

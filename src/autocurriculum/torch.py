@@ -52,7 +52,6 @@ Examples
 from __future__ import annotations
 
 import operator
-import threading
 import zlib
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -65,6 +64,7 @@ from numpy.typing import ArrayLike, NDArray
 from torch.utils.data import Sampler
 
 from autocurriculum._state import StateError, from_plain, to_plain
+from autocurriculum._threads import Guarded
 from autocurriculum.params import MAX_SIZE, check_bool, check_int, check_seed, check_size
 from autocurriculum.signals import Signals
 from autocurriculum.spaces import Discrete
@@ -79,7 +79,7 @@ STATE_VERSION = 1
 REWIND_WINDOW = 1 << 16
 
 
-class CurriculumSampler(Sampler[int]):
+class CurriculumSampler(Guarded, Sampler[int]):
     """Draw dataset indices whose arm a teacher chooses; feed outcomes back per item.
 
     Parameters
@@ -218,7 +218,7 @@ class CurriculumSampler(Sampler[int]):
         # DistributedSampler pads, so every rank yields the same number of indices.
         self._total = -(-stream // self._replicas) * self._replicas
         self._fingerprint = zlib.crc32(self.arm_of.tobytes())
-        self._lock = threading.RLock()
+        self._init_lock()
 
         seed_seq = np.random.SeedSequence(seed)
         # Learned/iteration state; everything here is in state_dict().
@@ -677,16 +677,6 @@ class CurriculumSampler(Sampler[int]):
             self._current = None
             self._iteration += 1  # iterators of the old stream stop
             self._resume = True
-
-    # ---------------------------------------------------------------- pickling
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.RLock()
 
     def __repr__(self) -> str:
         return (

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -34,6 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from autocurriculum._state import StateError, from_plain, to_plain
+from autocurriculum._threads import Guarded
 from autocurriculum.params import MAX_SIZE, check_int, check_seed
 from autocurriculum.signals import Signals, validate_signals
 from autocurriculum.spaces import Box, Discrete, Space, space_from_dict
@@ -49,7 +49,7 @@ SpaceT = TypeVar("SpaceT", bound=Space, covariant=True)
 NO_SIGNALS: Mapping[str, NDArray[Any]] = MappingProxyType({})
 
 
-class Teacher(ABC, Generic[SpaceT]):
+class Teacher(Guarded, ABC, Generic[SpaceT]):
     """Base class of all teachers.
 
     Subclasses implement :meth:`_sample` and :meth:`_update` on validated batches, take their
@@ -88,7 +88,7 @@ class Teacher(ABC, Generic[SpaceT]):
         check_seed(seed)
         self.space: SpaceT = space
         self.seed = seed
-        self._lock = threading.RLock()
+        self._init_lock()
         self.rng_ = np.random.default_rng(seed)
         self.n_updates_ = 0
 
@@ -370,16 +370,6 @@ class Teacher(ABC, Generic[SpaceT]):
         from autocurriculum.checkpoint import save
 
         save(self, path)
-
-    # ------------------------------------------------------------ concurrency
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.RLock()
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
